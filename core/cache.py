@@ -1,0 +1,316 @@
+"""The model cache: one trained model per (shot content, training settings), shared safely by many processes.
+
+Root: ``$VSAE_CACHE``, else the user cache folder (platformdirs). Layout::
+
+    models/<key>/manifest.json          key, source frames, sizes, settings, metrics, versions
+                 weights.safetensors    the model (no pickle)
+                 encoder.onnx decoder.onnx reproject.onnx
+                 latents.safetensors    latent codes of every trained frame, with their frame numbers
+    index/<lookup>.json                 cheap lookup: file names + sizes + mtimes + settings -> key
+    locks/<key>.lock                    one trainer per key; others wait, then reuse
+    partial/<key>/checkpoint.safetensors  a training under way (a killed one resumes from here)
+
+The key hashes the bytes of every frame file (xxh3-128) with the settings, so a shot copied to another farm node
+finds the same model. Hashing reads every file once; the index maps the stat-only identity of the files to the key
+so that later look-ups (a node rendering one frame) read no pixels. Entries are built in a temp folder and renamed
+into place, so a reader sees a whole entry or none.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+import numpy as np
+import xxhash
+
+from .. import __version__
+from ..errors import CacheError, ModelNotFound
+from .sequence import ShotSequence
+
+CACHE_FORMAT = 1
+MANIFEST = "manifest.json"
+WEIGHTS = "weights.safetensors"
+LATENTS = "latents.safetensors"
+
+
+def default_root() -> str:
+    from platformdirs import user_cache_dir
+
+    return os.environ.get("VSAE_CACHE") or user_cache_dir("vsae", appauthor=False)
+
+
+@dataclass
+class CacheEntry:
+    """One cached shot model on disk."""
+
+    key: str
+    path: str
+    manifest: dict
+
+    @property
+    def weights_path(self) -> str:
+        return os.path.join(self.path, WEIGHTS)
+
+    def load_model(self, backend: str = "auto"):
+        from .shot_model import ShotModel
+
+        return ShotModel.load(self.weights_path, onnx_dir=self.path, backend=backend)
+
+    def load_latents(self) -> tuple[list[int], np.ndarray]:
+        """Frame numbers and their latents (N, 12k, h, w) float32, as computed when the model was trained."""
+        from safetensors.numpy import load_file
+
+        data = load_file(os.path.join(self.path, LATENTS))
+        return [int(f) for f in data["frames"]], data["latents"]
+
+
+def settings_digest(settings_key: dict) -> str:
+    return xxhash.xxh3_64(json.dumps(settings_key, sort_keys=True).encode()).hexdigest()
+
+
+class ModelCache:
+    """Find, train and manage shot models under one cache root.
+
+    >>> cache = ModelCache()                                         # doctest: +SKIP
+    >>> entry = cache.get_or_train(open_shot("shot.####.exr"), TrainSettings(budget_s=300))  # doctest: +SKIP
+    """
+
+    def __init__(self, root: str | None = None, lock_timeout_s: float = 6 * 3600):
+        self.root = os.path.abspath(root or default_root())
+        self.lock_timeout_s = lock_timeout_s
+
+    # --- paths --------------------------------------------------------------------------------------------------
+
+    def _dir(self, *parts: str) -> str:
+        path = os.path.join(self.root, *parts)
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError as exc:
+            raise CacheError(f"model cache {self.root}: cannot create {path} ({exc.strerror}); set VSAE_CACHE") from exc
+        if not os.access(path, os.W_OK):
+            raise CacheError(f"model cache {self.root}: {path} is not writable; set VSAE_CACHE")
+        return path
+
+    def entry_path(self, key: str) -> str:
+        return os.path.join(self.root, "models", key)
+
+    def checkpoint_path(self, key: str) -> str:
+        return os.path.join(self._dir("partial", key), "checkpoint.safetensors")
+
+    def _lock(self, key: str):
+        from filelock import FileLock
+
+        return FileLock(os.path.join(self._dir("locks"), f"{key}.lock"), timeout=self.lock_timeout_s)
+
+    # --- keys ---------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def key_for(content_digest: str, settings_key: dict) -> str:
+        payload = json.dumps({"format": CACHE_FORMAT, "content": content_digest, "settings": settings_key},
+                             sort_keys=True)
+        return xxhash.xxh3_128(payload.encode()).hexdigest()
+
+    def _lookup_path(self, seq: ShotSequence, settings_key: dict) -> str:
+        name = xxhash.xxh3_128(f"{seq.stat_key()}\0{settings_digest(settings_key)}".encode()).hexdigest()
+        return os.path.join(self.root, "index", f"{name}.json")
+
+    # --- look-up ------------------------------------------------------------------------------------------------
+
+    def get(self, key: str) -> CacheEntry | None:
+        path = self.entry_path(key)
+        try:
+            with open(os.path.join(path, MANIFEST)) as fh:
+                manifest = json.load(fh)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise CacheError(f"{path}: damaged cache entry ({exc}); remove it with `vsae cache rm {key}`") from exc
+        return CacheEntry(key, path, manifest)
+
+    def find(self, seq: ShotSequence, settings_key: dict, hash_content: bool = True) -> CacheEntry | None:
+        """The cached model for this shot and settings, or None.
+
+        First by the stat-only index (no file read); then, if ``hash_content``, by hashing the files' bytes.
+        """
+        lookup = self._lookup_path(seq, settings_key)
+        try:
+            with open(lookup) as fh:
+                entry = self.get(json.load(fh)["key"])
+            if entry is not None:
+                return entry
+        except (OSError, ValueError, KeyError):
+            pass  # no record (or no cache yet): fall back to the content hash
+        if not hash_content:
+            return None
+        key = self.key_for(seq.content_digest(), settings_key)
+        entry = self.get(key)
+        if entry is not None:
+            self._remember(lookup, key)
+        return entry
+
+    def _remember(self, lookup: str, key: str) -> None:
+        self._dir("index")
+        tmp = f"{lookup}.tmp-{uuid.uuid4().hex}"
+        with open(tmp, "w") as fh:
+            json.dump({"key": key}, fh)
+        os.replace(tmp, lookup)
+
+    # --- training -----------------------------------------------------------------------------------------------
+
+    def get_or_train(self, seq: ShotSequence, settings, train: bool = True, init_state: dict | None = None,
+                     progress=None) -> CacheEntry:
+        """The model for ``seq`` trained with ``settings``; trains it if missing and ``train`` is set.
+
+        Many processes may call this at once for the same shot: one trains under the key's lock, the others wait
+        on it and then load what it wrote. Raises ModelNotFound when missing and ``train`` is False.
+        """
+        settings_key = settings.key_dict()
+        if train:
+            self._dir("models")  # an unwritable cache fails here, before minutes of hashing and training
+        entry = self.find(seq, settings_key)
+        if entry is not None:
+            return entry
+        if not train:
+            raise ModelNotFound(f"{seq.label}: no trained model in the cache {self.root} for these settings; "
+                                f"train one with `vsae train`")
+        key = self.key_for(seq.content_digest(), settings_key)
+        from filelock import Timeout
+
+        try:
+            with self._lock(key):
+                entry = self.get(key)  # another process may have finished while we waited
+                if entry is None:
+                    entry = self._train_entry(key, seq, settings, init_state, progress)
+        except Timeout as exc:
+            raise CacheError(f"{seq.label}: waited {self.lock_timeout_s:.0f}s for another process training "
+                             f"this shot (lock {key}.lock)") from exc
+        self._remember(self._lookup_path(seq, settings_key), key)
+        return entry
+
+    def _train_entry(self, key, seq, settings, init_state, progress) -> CacheEntry:
+        from .shot_model import ShotModel
+        from .training_frames import load_training_frames
+        from .trainer import train
+
+        frames = load_training_frames(seq, settings.train_scale)
+        ckpt = self.checkpoint_path(key)
+        if progress is not None and os.path.exists(ckpt):
+            progress.note(f"resuming from checkpoint {ckpt}")
+        result = train(frames, settings, checkpoint_path=ckpt, init_state=init_state, progress=progress)
+        tmp = tempfile.mkdtemp(prefix=f".{key}.", dir=self._dir("models"))
+        try:
+            model = ShotModel(settings.model_config, result.state_dict,
+                              meta={"key": key, "source": seq.label, "settings": settings.to_dict()})
+            model.save(os.path.join(tmp, WEIGHTS))
+            from .export import export_onnx
+
+            export_onnx(model, tmp)
+            _save_latents(model, frames, seq.frames, os.path.join(tmp, LATENTS))
+            manifest = self._manifest(key, seq, settings, frames, result)
+            with open(os.path.join(tmp, MANIFEST), "w") as fh:
+                json.dump(manifest, fh, indent=2)
+            os.replace(tmp, self.entry_path(key))
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        shutil.rmtree(os.path.dirname(ckpt), ignore_errors=True)
+        return CacheEntry(key, self.entry_path(key), manifest)
+
+    def _manifest(self, key, seq, settings, frames, result) -> dict:
+        import torch
+
+        width, height = seq.size
+        return {
+            "format": CACHE_FORMAT,
+            "key": key,
+            "source": {"label": seq.label, "frames": [seq.frames[0], seq.frames[-1]], "count": len(seq),
+                       "frame_list": seq.frames, "first_file": seq.path(seq.frames[0]),
+                       "width": width, "height": height},
+            "training_size": [int(frames.shape[2]), int(frames.shape[1])],
+            "settings": settings.to_dict(),
+            "metrics": result.metrics,
+            "versions": {"vsae": __version__, "torch": torch.__version__, "python": platform.python_version()},
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+
+    # --- management ---------------------------------------------------------------------------------------------
+
+    def entries(self) -> list[CacheEntry]:
+        root = os.path.join(self.root, "models")
+        if not os.path.isdir(root):
+            return []
+        out = []
+        for name in sorted(os.listdir(root)):
+            if not name.startswith("."):
+                entry = self.get(name)
+                if entry is not None:
+                    out.append(entry)
+        return out
+
+    def resolve(self, key_prefix: str) -> CacheEntry:
+        """The entry whose key starts with ``key_prefix`` (at least 6 characters, unambiguous)."""
+        matches = [e for e in self.entries() if e.key.startswith(key_prefix)]
+        if len(key_prefix) < 6 or len(matches) != 1:
+            why = "no entry" if not matches else "give at least 6 characters" if len(key_prefix) < 6 else "ambiguous"
+            raise CacheError(f"cache key {key_prefix!r}: {why} in {self.root}")
+        return matches[0]
+
+    def remove(self, key: str) -> None:
+        with self._lock(key):
+            path = self.entry_path(key)
+            trash = os.path.join(self._dir("models"), f".rm-{key}-{uuid.uuid4().hex}")
+            os.replace(path, trash)  # atomic: readers see the entry or nothing
+            shutil.rmtree(trash, ignore_errors=True)
+
+    def gc(self, older_than_s: float | None = None) -> list[str]:
+        """Remove temp folders, stale index records, abandoned checkpoints; with ``older_than_s``, also entries
+        created longer ago than that. Returns what was removed."""
+        from filelock import Timeout
+
+        removed = []
+        models = os.path.join(self.root, "models")
+        for name in os.listdir(models) if os.path.isdir(models) else []:
+            path = os.path.join(models, name)
+            if name.startswith(".") and time.time() - os.path.getmtime(path) > 3600:
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+        index = os.path.join(self.root, "index")
+        for name in os.listdir(index) if os.path.isdir(index) else []:
+            path = os.path.join(index, name)
+            try:
+                with open(path) as fh:
+                    alive = os.path.isdir(self.entry_path(json.load(fh)["key"]))
+            except (OSError, ValueError, KeyError):
+                alive = False
+            if not alive:
+                os.unlink(path)
+                removed.append(path)
+        partial = os.path.join(self.root, "partial")
+        for key in os.listdir(partial) if os.path.isdir(partial) else []:
+            try:
+                with self._lock(key).acquire(timeout=0):
+                    if time.time() - os.path.getmtime(os.path.join(partial, key)) > 7 * 86400:
+                        shutil.rmtree(os.path.join(partial, key), ignore_errors=True)
+                        removed.append(os.path.join(partial, key))
+            except Timeout:
+                continue  # a training holds it
+        if older_than_s is not None:
+            for entry in self.entries():
+                if time.time() - os.path.getmtime(os.path.join(entry.path, MANIFEST)) > older_than_s:
+                    self.remove(entry.key)
+                    removed.append(entry.path)
+        return removed
+
+
+def _save_latents(model, frames: np.ndarray, numbers: list[int], path: str) -> None:
+    from safetensors.numpy import save_file
+
+    chw = [np.ascontiguousarray(f.transpose(2, 0, 1), dtype=np.float32) for f in frames]
+    latents = model.encode_batches(chw)
+    save_file({"frames": np.asarray(numbers, dtype=np.int64), "latents": latents.astype(np.float32)}, path)

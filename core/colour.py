@@ -1,0 +1,76 @@
+"""Colour: scene-linear pixels to the network's working range and back, exactly invertibly.
+
+The working transform (documented in the README) is, per channel,
+
+    s = GAIN * sign(x) * |x| ** (1 / GAMMA)        (a perceptual, gamma-like lift)
+    w = s / (1 + |s|)                               (a soft knee: all of R maps into (-1, 1))
+
+and its inverse ``x = sign(w) * (|w| / (1 - |w|) / GAIN) ** GAMMA``. Values above 1.0 (highlights) and below 0.0
+(negative lobes of resampling filters) survive the round trip; nothing is clipped. With GAIN = 2, mid grey 0.18 lands
+near 0.48, 1.0 at 0.67 and 16.0 at 0.88, so display-range content fills most of the range the network sees.
+
+Integer files (8/16-bit PNG, TIFF, JPEG, DPX) hold display-encoded values; ``decode_display``/``encode_display``
+convert them to and from scene-linear with the sRGB curve, or with OpenColorIO through OpenImageIO when ``$OCIO``
+is set and a colour space is named (see ``vsae.core.sequence``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+GAIN = 2.0
+GAMMA = 2.2
+# The network's output is clamped here before the inverse: the knee's inverse has a pole at |w| = 1.
+WORKING_LIMIT = 0.9999
+
+
+def to_working(linear: np.ndarray) -> np.ndarray:
+    """Scene-linear to working range.
+
+    linear: (..., C) float, any real values. Returns the same shape, float32 in (-1, 1).
+    """
+    x = np.asarray(linear, dtype=np.float32)
+    s = GAIN * np.sign(x) * np.power(np.abs(x), 1.0 / GAMMA)
+    return (s / (1.0 + np.abs(s))).astype(np.float32)
+
+
+def from_working(working: np.ndarray) -> np.ndarray:
+    """Working range to scene-linear; the exact inverse of ``to_working``.
+
+    working: (..., C) float in (-1, 1); values at or beyond +-WORKING_LIMIT are held there (network overshoot).
+    Returns float32 scene-linear values.
+    """
+    w = np.clip(np.asarray(working, dtype=np.float64), -WORKING_LIMIT, WORKING_LIMIT)
+    s = np.abs(w) / (1.0 - np.abs(w))
+    return (np.sign(w) * np.power(s / GAIN, GAMMA)).astype(np.float32)
+
+
+def srgb_to_linear(v: np.ndarray) -> np.ndarray:
+    """sRGB-encoded display values in [0, 1] to linear (IEC 61966-2-1), float32."""
+    v = np.asarray(v, dtype=np.float32)
+    return np.where(v <= 0.04045, v / 12.92, np.power((np.maximum(v, 0.04045) + 0.055) / 1.055, 2.4)).astype(
+        np.float32
+    )
+
+
+def linear_to_srgb(x: np.ndarray) -> np.ndarray:
+    """Linear to sRGB-encoded display values; the inverse of ``srgb_to_linear`` (not clipped)."""
+    x = np.asarray(x, dtype=np.float32)
+    return np.where(
+        x <= 0.0031308, x * 12.92, 1.055 * np.power(np.maximum(x, 0.0031308), 1.0 / 2.4) - 0.055
+    ).astype(np.float32)
+
+
+def unpremultiply(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Colour divided by alpha where alpha > 0 (left as is where alpha is 0).
+
+    rgb: (H, W, 3); alpha: (H, W, 1). Returns (H, W, 3) float32.
+    """
+    a = np.asarray(alpha, dtype=np.float32)
+    safe = np.where(a > 0, a, 1.0)
+    return (np.asarray(rgb, dtype=np.float32) / safe).astype(np.float32)
+
+
+def premultiply(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Colour times alpha. rgb: (H, W, 3); alpha: (H, W, 1). Returns (H, W, 3) float32."""
+    return (np.asarray(rgb, dtype=np.float32) * np.asarray(alpha, dtype=np.float32)).astype(np.float32)

@@ -1,0 +1,47 @@
+"""Inference plumbing: ONNX Runtime sessions on the fastest provider present, and frame-level helpers that take
+scene-linear frames in and give scene-linear frames out."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import BackendError
+from . import colour
+
+
+def onnx_providers() -> list[str]:
+    """Execution providers in order of preference: CUDA when onnxruntime-gpu finds a GPU, then CPU."""
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+
+
+def onnx_session(path: str):
+    """An ONNX Runtime session for one graph, full graph optimisation, on ``onnx_providers()``."""
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise BackendError("backend onnx: onnxruntime is not installed (pip install onnxruntime)") from exc
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        return ort.InferenceSession(path, sess_options=opts, providers=onnx_providers())
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise BackendError(f"{path}: cannot load ONNX graph ({exc})") from exc
+
+
+def frame_to_working(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) scene-linear -> (3, H, W) float32 working range."""
+    return np.ascontiguousarray(colour.to_working(rgb).transpose(2, 0, 1))
+
+
+def working_to_frame(w: np.ndarray) -> np.ndarray:
+    """(3, H, W) working range -> (H, W, 3) float32 scene-linear."""
+    return np.ascontiguousarray(colour.from_working(np.asarray(w).transpose(1, 2, 0)))
+
+
+def reconstruct(shot_model, rgb: np.ndarray, iterations: int = 1) -> np.ndarray:
+    """A scene-linear frame passed through the model: (H, W, 3) float32 -> (H, W, 3) float32."""
+    out = shot_model.reproject(frame_to_working(rgb)[None], iterations=iterations)
+    return working_to_frame(out[0])

@@ -1,0 +1,146 @@
+"""ShotModel: a trained shot autoencoder and the ways to run it (torch or ONNX Runtime).
+
+Every method takes and returns numpy arrays in the network's working range (``vsae.core.colour``), channels first:
+frames ``(B, 3, H, W) float32`` of any size (padded to the stride and cropped back here), latents
+``(B, 12k, H'/64, W'/64) float32`` of the padded frame. Weights are stored as safetensors (no pickle).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import BackendError, CacheError
+from .padding import Pads, crop_padding, pad_array
+
+BACKENDS = ("auto", "onnx", "torch")
+ONNX_GRAPHS = ("encoder", "decoder", "reproject")
+
+
+class ShotModel:
+    """Weights + shape of one shot's autoencoder, with encode / decode / reproject.
+
+    >>> model = ShotModel.load("weights.safetensors")                  # doctest: +SKIP
+    >>> y = model.reproject(x, iterations=5)                            # doctest: +SKIP
+    """
+
+    def __init__(self, config, state: dict, meta: dict | None = None, onnx_dir: str | None = None,
+                 backend: str = "auto"):
+        if backend not in BACKENDS:
+            raise BackendError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+        self.config = config
+        self.state = state
+        self.meta = meta or {}
+        self.onnx_dir = onnx_dir
+        self.backend = backend
+        self._torch = None
+        self._ort: dict = {}
+
+    # --- files ----------------------------------------------------------------------------------------------------
+
+    def save(self, path: str) -> None:
+        """Weights as safetensors with the config and metadata in its header; temp name then rename."""
+        from safetensors.torch import save_file
+
+        tmp = f"{path}.tmp-{os.getpid()}"
+        save_file({k: v.contiguous() for k, v in self.state.items()}, tmp,
+                  metadata={"vsae_config": json.dumps(self.config.to_dict()), "vsae_meta": json.dumps(self.meta)})
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str, onnx_dir: str | None = None, backend: str = "auto") -> "ShotModel":
+        from safetensors import SafetensorError, safe_open
+        from safetensors.torch import load_file
+
+        from .model import ModelConfig
+
+        try:
+            with safe_open(path, "pt") as fh:
+                header = fh.metadata() or {}
+            state = load_file(path)
+            config = ModelConfig(**json.loads(header["vsae_config"]))
+        except (OSError, SafetensorError, KeyError, ValueError) as exc:
+            raise CacheError(f"{path}: not a vsae model file ({exc})") from exc
+        return cls(config, state, json.loads(header.get("vsae_meta", "{}")), onnx_dir, backend)
+
+    # --- backends -------------------------------------------------------------------------------------------------
+
+    def resolved_backend(self) -> str:
+        """The backend ``auto`` stands for: ONNX Runtime when its graphs exist and it imports, else torch."""
+        if self.backend != "auto":
+            return self.backend
+        if self.onnx_dir and all(os.path.exists(os.path.join(self.onnx_dir, f"{g}.onnx")) for g in ONNX_GRAPHS):
+            try:
+                import onnxruntime  # noqa: F401
+
+                return "onnx"
+            except ImportError:
+                pass
+        return "torch"
+
+    def torch_module(self):
+        """The eval-mode torch module (built on first use)."""
+        if self._torch is None:
+            import torch
+
+            from .model import ShotAutoencoder
+
+            module = ShotAutoencoder(self.config)
+            module.load_state_dict(self.state)
+            self._torch = module.eval().to(memory_format=torch.channels_last)
+        return self._torch
+
+    def _session(self, graph: str):
+        if graph not in self._ort:
+            from .inference import onnx_session
+
+            if not self.onnx_dir:
+                raise BackendError("backend onnx: this model has no exported ONNX graphs (run `vsae export`)")
+            self._ort[graph] = onnx_session(os.path.join(self.onnx_dir, f"{graph}.onnx"))
+        return self._ort[graph]
+
+    def _run(self, graph: str, x: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if self.resolved_backend() == "onnx":
+            sess = self._session(graph)
+            return sess.run(None, {sess.get_inputs()[0].name: x})[0]
+        import torch
+
+        module = self.torch_module()
+        fn = {"encoder": module.encode, "decoder": module.decode, "reproject": module}[graph]
+        with torch.inference_mode():
+            t = torch.from_numpy(x)
+            if graph != "decoder":
+                t = t.contiguous(memory_format=torch.channels_last)
+            return fn(t).float().contiguous().numpy()
+
+    # --- operations -----------------------------------------------------------------------------------------------
+
+    def encode(self, frames: np.ndarray) -> tuple[np.ndarray, Pads]:
+        """frames (B, 3, H, W) working range -> latents (B, 12k, ceil(H/64), ceil(W/64)) and the pads used."""
+        padded, pads = pad_array(np.asarray(frames, dtype=np.float32))
+        return self._run("encoder", padded), pads
+
+    def decode(self, latents: np.ndarray, pads: Pads = (0, 0, 0, 0)) -> np.ndarray:
+        """latents (B, 12k, h, w) -> frames (B, 3, 64h - pads, 64w - pads) in (-1, 1)."""
+        return np.ascontiguousarray(crop_padding(self._run("decoder", latents), pads))
+
+    def reproject(self, frames: np.ndarray, iterations: int = 1) -> np.ndarray:
+        """Project frames onto the shot's manifold: x <- g(f(x)), ``iterations`` times.
+
+        frames (B, 3, H, W) working range -> (B, 3, H, W) in (-1, 1).
+        """
+        padded, pads = pad_array(np.asarray(frames, dtype=np.float32))
+        for _ in range(iterations):
+            padded = self._run("reproject", padded)
+        return np.ascontiguousarray(crop_padding(padded, pads))
+
+    def encode_batches(self, frames: Sequence[np.ndarray], batch: int = 4) -> np.ndarray:
+        """Latents of many (3, H, W) frames, ``batch`` at a time -> (N, 12k, h, w)."""
+        out = []
+        for i in range(0, len(frames), batch):
+            out.append(self.encode(np.stack(frames[i:i + batch]))[0])
+        return np.concatenate(out)

@@ -1,0 +1,355 @@
+"""Per-shot training: fit a ShotAutoencoder to the frames of one shot.
+
+Reconstruction loss, Adam, a warm-up then linear decay of the learning rate over the run (by steps, or by the
+fraction of a wall-clock budget spent), 64-aligned random crops mixed with full frames, no flips (a mirrored copy of
+the shot would split its manifold in two), bf16 autocast where the CPU has bf16 units, channels-last memory.
+
+A checkpoint (one safetensors file: weights, optimiser state, RNG state and progress) is written atomically every
+``checkpoint_every_s``; a run started again with the same checkpoint path resumes where it stopped. With ``steps``
+set and the same seed a run is deterministic; with a time budget the number of steps depends on the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import time
+from dataclasses import asdict, dataclass, field, fields
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+from ..errors import InputError, ParameterError
+from .model import STRIDE, ModelConfig, ShotAutoencoder, pad_to_stride
+from .progress import Progress
+
+LOSSES = ("l1", "mse", "l1+mse")
+
+
+def parse_duration(text: str | float | int | None) -> float | None:
+    """``"5m"``, ``"90s"``, ``"1h30m"``, ``"30d"``, ``"300"`` -> seconds; None stays None."""
+    if text is None:
+        return None
+    if isinstance(text, (int, float)):
+        seconds = float(text)
+    else:
+        num = r"(\d+(?:\.\d+)?)"
+        parts = re.fullmatch(rf"\s*(?:{num}d)?\s*(?:{num}h)?\s*(?:{num}m)?\s*(?:{num}s?)?\s*", text)
+        if not parts or not any(parts.groups()):
+            raise ParameterError(f"duration {text!r}: expected a duration such as 90s, 5m, 1h or 30d")
+        d, h, m, s = (float(g) if g else 0.0 for g in parts.groups())
+        seconds = d * 86400 + h * 3600 + m * 60 + s
+    if seconds <= 0:
+        raise ParameterError(f"duration {text!r}: must be more than zero")
+    return seconds
+
+
+@dataclass
+class TrainSettings:
+    """How a shot model is trained. Fields marked ``key`` change the model and so its cache key."""
+
+    arch: str = "fast"
+    k: int = 32
+    budget_s: float | None = 300.0
+    steps: int | None = None
+    batch: int = 4
+    crop: int | None = 256  # side of the random crops (a multiple of 64); None trains on full frames only
+    full_frame_every: int = 4  # every n-th step takes full frames, so the model sees the frame edges
+    lr: float = 3e-3
+    warmup: float = 0.05  # fraction of the run spent ramping the learning rate up
+    loss: str = "l1"
+    train_scale: float = 1.0  # train on frames resized by this factor (0 < s <= 1)
+    seed: int = 0
+    precision: str = "auto"  # auto | bf16 | fp32
+    # Not part of the key: they change how the run is watched, not the model.
+    checkpoint_every_s: float = 30.0
+    eval_frames: int = 8
+
+    _NOT_KEY = ("checkpoint_every_s", "eval_frames")
+
+    def __post_init__(self):
+        ModelConfig(self.arch, self.k)  # validates arch and k
+        if self.budget_s is None and self.steps is None:
+            raise ParameterError("training needs --budget or --steps")
+        if self.steps is not None and self.steps < 1:
+            raise ParameterError(f"--steps {self.steps}: must be at least 1")
+        if self.budget_s is not None and self.budget_s <= 0:
+            raise ParameterError(f"--budget {self.budget_s}: must be more than zero")
+        if self.batch < 1:
+            raise ParameterError(f"--batch {self.batch}: must be at least 1")
+        if self.crop is not None and (self.crop < STRIDE or self.crop % STRIDE):
+            raise ParameterError(f"--crop {self.crop}: must be a multiple of {STRIDE}")
+        if self.loss not in LOSSES:
+            raise ParameterError(f"--loss {self.loss!r}: expected one of {', '.join(LOSSES)}")
+        if not 0 < self.train_scale <= 1:
+            raise ParameterError(f"--train-scale {self.train_scale}: expected 0 < scale <= 1")
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise ParameterError(f"--precision {self.precision!r}: expected auto, bf16 or fp32")
+        if not self.lr > 0:
+            raise ParameterError(f"--lr {self.lr}: must be more than zero")
+
+    @property
+    def model_config(self) -> ModelConfig:
+        return ModelConfig(self.arch, self.k)
+
+    def key_dict(self) -> dict:
+        """The settings that define the trained model, for the cache key."""
+        return {k: v for k, v in asdict(self).items() if k not in self._NOT_KEY}
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainSettings":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class TrainResult:
+    state_dict: dict
+    steps: int
+    elapsed_s: float
+    metrics: dict = field(default_factory=dict)
+
+
+def bf16_supported() -> bool:
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def use_bf16(settings: TrainSettings, device: torch.device) -> bool:
+    if settings.precision == "fp32":
+        return False
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return settings.precision == "bf16" or bf16_supported()
+
+
+def working_to_display(w: torch.Tensor) -> torch.Tensor:
+    """Working range to sRGB display values in [0, 1], for PSNR figures only (never for pixels written out).
+
+    w: (B, 3, H, W) in (-1, 1). Mirrors ``colour.from_working`` then ``colour.linear_to_srgb``.
+    """
+    from . import colour
+
+    w = w.float().clamp(-colour.WORKING_LIMIT, colour.WORKING_LIMIT)
+    lin = torch.sign(w) * (w.abs() / (1 - w.abs()) / colour.GAIN) ** colour.GAMMA
+    lin = lin.clamp(min=0.0)
+    srgb = torch.where(lin <= 0.0031308, lin * 12.92, 1.055 * lin.clamp(min=0.0031308) ** (1 / 2.4) - 0.055)
+    return srgb.clamp(max=1.0)  # a metric on display values: highlights count as white, as a viewer shows them
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    """PSNR in dB of two (B, 3, H, W) tensors in [0, 1]."""
+    mse = torch.mean((a.float() - b.float()) ** 2).item()
+    return float("inf") if mse == 0 else 10 * math.log10(1.0 / mse)
+
+
+def prepare_frames(frames: np.ndarray) -> torch.Tensor:
+    """(N, H, W, 3) working-range frames -> padded (N, 3, H', W') float16 tensor, H' and W' multiples of 64.
+
+    Kept as float16 (2 bytes a value) so a 100-frame 1080p shot holds about 1.3 GB.
+    """
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise InputError(f"training frames: expected (N, H, W, 3), got {tuple(frames.shape)}")
+    out = []
+    for i in range(frames.shape[0]):
+        t = torch.from_numpy(np.ascontiguousarray(frames[i])).permute(2, 0, 1)[None].float()
+        out.append(pad_to_stride(t)[0].half())
+    return torch.cat(out)
+
+
+class _Sampler:
+    """Random 64-aligned crops and full frames from the padded shot; crops on the 64-grid keep the latent cells
+    of a crop the same cells as in the full frame."""
+
+    def __init__(self, data: torch.Tensor, settings: TrainSettings, rng: np.random.Generator):
+        self.data, self.s, self.rng = data, settings, rng
+        self.n, _, self.h, self.w = data.shape
+
+    def batch(self, step: int) -> torch.Tensor:
+        s = self.s
+        idx = self.rng.choice(self.n, size=min(s.batch, self.n), replace=self.n < s.batch)
+        full = s.crop is None or (s.full_frame_every > 0 and step % s.full_frame_every == 0) or (
+            s.crop >= self.h and s.crop >= self.w)
+        if full:
+            x = self.data[idx]
+        else:
+            ch, cw = min(s.crop, self.h), min(s.crop, self.w)
+            crops = []
+            for i in idx:
+                y0 = int(self.rng.integers(0, (self.h - ch) // STRIDE + 1)) * STRIDE
+                x0 = int(self.rng.integers(0, (self.w - cw) // STRIDE + 1)) * STRIDE
+                crops.append(self.data[i, :, y0:y0 + ch, x0:x0 + cw])
+            x = torch.stack(crops)
+        return x.float().contiguous(memory_format=torch.channels_last)
+
+
+def _lr_at(settings: TrainSettings, done: float) -> float:
+    if done < settings.warmup:
+        return settings.lr * max(done / settings.warmup, 0.02)
+    return settings.lr * max(0.0, 1.0 - (done - settings.warmup) / (1.0 - settings.warmup)) + settings.lr * 0.01
+
+
+def _loss(settings: TrainSettings, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    if settings.loss == "l1":
+        return F.l1_loss(y, x)
+    if settings.loss == "mse":
+        return F.mse_loss(y, x)
+    return F.l1_loss(y, x) + F.mse_loss(y, x)
+
+
+def save_checkpoint(path: str, model: torch.nn.Module, opt: torch.optim.Optimizer, meta: dict) -> None:
+    """Weights, optimiser moments and progress in one safetensors file, written to a temp name then renamed."""
+    tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
+    for i, p in enumerate(model.parameters()):
+        st = opt.state.get(p, {})
+        for name in ("exp_avg", "exp_avg_sq"):
+            if name in st:
+                tensors[f"opt.{i}.{name}"] = st[name].contiguous()
+        if "step" in st:
+            tensors[f"opt.{i}.step"] = torch.as_tensor(st["step"], dtype=torch.float32).reshape(1)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    save_file(tensors, tmp, metadata={"vsae": json.dumps(meta)})
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str, model: torch.nn.Module, opt: torch.optim.Optimizer) -> dict:
+    """Restore a ``save_checkpoint`` file into model and optimiser; returns its progress metadata."""
+    from safetensors import safe_open
+
+    with safe_open(path, "pt") as fh:
+        meta = json.loads(fh.metadata()["vsae"])
+    tensors = load_file(path)
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    for i, p in enumerate(model.parameters()):
+        if f"opt.{i}.exp_avg" in tensors:
+            opt.state[p] = {
+                "step": tensors[f"opt.{i}.step"].reshape(()),
+                "exp_avg": tensors[f"opt.{i}.exp_avg"],
+                "exp_avg_sq": tensors[f"opt.{i}.exp_avg_sq"],
+            }
+    return meta
+
+
+@torch.no_grad()
+def recompute_batchnorm(model: ShotAutoencoder, data: torch.Tensor, batch: int = 4) -> None:
+    """Set every batch-norm's running statistics to the exact mean over the shot's full frames.
+
+    The running averages left by training trail the weights; inference in eval mode then decodes slightly off.
+    """
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    model.train()
+    for i in range(0, data.shape[0], batch):
+        model(data[i:i + batch].float().contiguous(memory_format=torch.channels_last))
+    for m, mom in zip(bns, saved):
+        m.momentum = mom
+    model.eval()
+
+
+@torch.no_grad()
+def evaluate(model: ShotAutoencoder, data: torch.Tensor, count: int, bf16: bool) -> float:
+    """Mean display-referred PSNR of the model's reconstruction over up to ``count`` evenly spaced frames."""
+    model.eval()
+    idx = np.linspace(0, data.shape[0] - 1, min(count, data.shape[0])).round().astype(int)
+    scores = []
+    for i in idx:
+        x = data[i:i + 1].float().contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            y = model(x)
+        scores.append(psnr(working_to_display(y), working_to_display(x)))
+    return float(np.mean(scores))
+
+
+def train(frames: np.ndarray, settings: TrainSettings, checkpoint_path: str | None = None,
+          init_state: dict | None = None, progress: Progress | None = None,
+          should_stop: Callable[[], bool] | None = None) -> TrainResult:
+    """Fit a ShotAutoencoder to one shot.
+
+    frames: (N, H, W, 3) working-range values (float16 or float32), already at the training resolution.
+    checkpoint_path: where checkpoints go; if the file exists the run resumes from it.
+    init_state: weights to start from (warm start from another shot's model of the same arch and k).
+    should_stop: polled every step; True ends the run early (a checkpoint is written first).
+    """
+    torch.manual_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    device = torch.device("cpu")
+    data = prepare_frames(frames)
+    model = ShotAutoencoder(settings.model_config).to(memory_format=torch.channels_last)
+    if init_state is not None:
+        try:
+            model.load_state_dict(init_state)
+        except RuntimeError as exc:
+            raise ParameterError(f"--init-from: weights do not fit arch={settings.arch} k={settings.k}") from exc
+    opt = torch.optim.Adam(model.parameters(), lr=settings.lr, betas=(0.9, 0.99))
+    bf16 = use_bf16(settings, device)
+    step, elapsed_before = 0, 0.0
+    if checkpoint_path and os.path.exists(checkpoint_path):
+        meta = load_checkpoint(checkpoint_path, model, opt)
+        if meta.get("settings") != settings.key_dict():
+            raise ParameterError(f"{checkpoint_path}: checkpoint was made with other settings; remove it to restart")
+        step, elapsed_before = meta["step"], meta["elapsed_s"]
+        rng.bit_generator.state = meta["numpy_rng"]
+    sampler = _Sampler(data, settings, rng)
+    start = time.monotonic()
+    last_ckpt = start
+    loss_ema = None
+
+    def done_fraction() -> float:
+        spent = elapsed_before + time.monotonic() - start
+        by_time = spent / settings.budget_s if settings.budget_s else 0.0
+        by_steps = step / settings.steps if settings.steps else 0.0
+        return min(1.0, max(by_time, by_steps))
+
+    def checkpoint() -> None:
+        if checkpoint_path:
+            save_checkpoint(checkpoint_path, model, opt, {
+                "step": step, "elapsed_s": elapsed_before + time.monotonic() - start,
+                "settings": settings.key_dict(), "numpy_rng": rng.bit_generator.state})
+
+    model.train()
+    while (frac := done_fraction()) < 1.0:
+        lr = _lr_at(settings, frac)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x = sampler.batch(step)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            y = model(x)
+        loss = _loss(settings, y.float(), x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        value = loss.item()
+        loss_ema = value if loss_ema is None else 0.95 * loss_ema + 0.05 * value
+        if progress is not None:
+            spent = elapsed_before + time.monotonic() - start
+            eta = (settings.budget_s - spent) if settings.budget_s and not settings.steps else (
+                (settings.steps - step) * spent / max(step, 1))
+            progress.update(frac, bar_position=step, step=step, loss=loss_ema, lr=lr, eta_s=round(max(eta, 0.0), 1))
+        if time.monotonic() - last_ckpt >= settings.checkpoint_every_s:
+            checkpoint()
+            last_ckpt = time.monotonic()
+        if should_stop is not None and should_stop():
+            checkpoint()
+            raise InterruptedError("training stopped; it resumes from its checkpoint")
+    elapsed = elapsed_before + time.monotonic() - start
+    recompute_batchnorm(model, data)
+    score = evaluate(model, data, settings.eval_frames, bf16)
+    if progress is not None:
+        progress.update(1.0, bar_position=step, step=step, loss=loss_ema, psnr=round(score, 2), eta_s=0.0)
+    state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    return TrainResult(state, step, elapsed, {"train_psnr_db": round(score, 3), "final_loss": loss_ema,
+                                              "steps": step, "elapsed_s": round(elapsed, 2), "bf16": bf16})

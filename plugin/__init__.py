@@ -1,0 +1,1 @@
+"""Host-agnostic node definitions and host adapters (filled in by the node issues)."""

@@ -1,0 +1,41 @@
+"""vsae: video-specific autoencoders for compositing (retime, upres, clean plate, mask propagation)."""
+from setuptools import setup
+
+# One importable package, ``vsae``, whose layers live in the top-level folders the design card names.
+PACKAGES = {
+    "vsae": "vsae",
+    "vsae.core": "core",
+    "vsae.plugin": "plugin",
+    "vsae.ofx_bridge": "ofx_bridge",
+}
+
+setup(
+    name="vsae",
+    version="0.1.0",
+    description=__doc__,
+    python_requires=">=3.9",
+    packages=list(PACKAGES),
+    package_dir=PACKAGES,
+    install_requires=[
+        # torch is pinned by install/bootstrap.sh (CPU wheel); a looser range here never pulls a CUDA build
+        # on a machine that already has a torch.
+        "torch>=2.1",
+        "numpy>=1.23",
+        "opencv-python-headless>=4.8",
+        "onnx>=1.15",
+        "onnxruntime>=1.17",
+        "OpenImageIO>=2.5",
+        "fileseq>=2.0",
+        "safetensors>=0.4",
+        "filelock>=3.12",
+        "platformdirs>=3.0",
+        "tqdm>=4.60",
+        "xxhash>=3.0",
+    ],
+    extras_require={
+        "gpu": ["onnxruntime-gpu>=1.17"],
+        "qt": ["qtpy>=2.4", "PySide6-Essentials>=6.5"],
+        "test": ["pytest>=7"],
+    },
+    entry_points={"console_scripts": ["vsae = vsae.cli:main"]},
+)

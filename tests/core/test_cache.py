@@ -1,0 +1,93 @@
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import tiny_settings
+from vsae.core import cache as cache_module
+from vsae.core import trainer
+from vsae.core.cache import ModelCache
+from vsae.core.sequence import ShotSequence, open_shot
+from vsae.errors import CacheError, ModelNotFound
+
+
+def test_second_call_hits_without_training_or_hashing(tiny_shot, cache_dir, monkeypatch):
+    seq = open_shot(tiny_shot["plates"])
+    cache = ModelCache()
+    first = cache.get_or_train(seq, tiny_settings())
+    for name in ("weights.safetensors", "encoder.onnx", "decoder.onnx", "reproject.onnx", "latents.safetensors"):
+        assert os.path.isfile(os.path.join(first.path, name)), name
+    manifest = json.load(open(os.path.join(first.path, "manifest.json")))
+    assert manifest["source"]["count"] == 12 and manifest["settings"]["steps"] == 12
+
+    def no(*_a, **_k):
+        raise AssertionError("a cache hit must neither train nor read the frames")
+
+    monkeypatch.setattr(trainer, "train", no)
+    monkeypatch.setattr(ShotSequence, "content_digest", no)
+    second = ModelCache().get_or_train(open_shot(tiny_shot["plates"]), tiny_settings())
+    assert second.key == first.key
+    frames, latents = second.load_latents()
+    assert frames == seq.frames and latents.shape == (12, 48, 1, 2)
+
+
+def test_copied_shot_finds_the_model_by_content(tiny_shot, cache_dir, tmp_path):
+    import shutil
+
+    entry = ModelCache().get_or_train(open_shot(tiny_shot["plates"]), tiny_settings())
+    copy = shutil.copytree(os.path.dirname(tiny_shot["plates"]), tmp_path / "copy")
+    found = ModelCache().find(open_shot(os.path.join(copy, "shot.####.exr")), tiny_settings().key_dict())
+    assert found is not None and found.key == entry.key
+
+
+def test_other_settings_other_model_and_no_train_fails(tiny_shot, cache_dir):
+    seq = open_shot(tiny_shot["plates"])
+    ModelCache().get_or_train(seq, tiny_settings())
+    with pytest.raises(ModelNotFound, match="no trained model"):
+        ModelCache().get_or_train(seq, tiny_settings(steps=13), train=False)
+
+
+def test_remove_and_gc(tiny_shot, cache_dir):
+    cache = ModelCache()
+    entry = cache.get_or_train(open_shot(tiny_shot["plates"]), tiny_settings())
+    assert cache.resolve(entry.key[:8]).key == entry.key
+    cache.remove(entry.key)
+    assert cache.entries() == []
+    removed = cache.gc()
+    assert any("index" in p for p in removed), "the stale index record goes too"
+    with pytest.raises(CacheError, match="no entry"):
+        cache.resolve(entry.key[:8])
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through read-only permissions")
+def test_unwritable_cache_is_one_clear_error(tiny_shot, tmp_path):
+    root = tmp_path / "ro"
+    root.mkdir()
+    root.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    with pytest.raises(CacheError, match="not writable|cannot create"):
+        ModelCache(str(root)).get_or_train(open_shot(tiny_shot["plates"]), tiny_settings())
+
+
+def test_unwritable_cache_path_is_one_clear_error(tiny_shot, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache folder should be")
+    with pytest.raises(CacheError, match="cannot create"):
+        ModelCache(str(blocker / "cache")).get_or_train(open_shot(tiny_shot["plates"]), tiny_settings())
+
+
+def test_two_processes_one_trains_the_other_waits_and_reuses(tiny_shot, cache_dir):
+    cmd = [sys.executable, "-m", "vsae.cli", "train", tiny_shot["plates"], "--steps", "300", "--k", "4",
+           "--batch", "2", "--crop", "64", "--checkpoint-every", "3600"]
+    env = {**os.environ, "VSAE_CACHE": cache_dir}
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    keys = {out.split()[1] for out, _ in outs}
+    assert len(keys) == 1
+    trained = [err.count('"step"') > 0 for _, err in outs]
+    assert sorted(trained) == [False, True], "exactly one process trains"
+    assert len(ModelCache(cache_dir).entries()) == 1

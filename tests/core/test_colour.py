@@ -1,0 +1,29 @@
+import numpy as np
+
+from vsae.core import colour
+
+
+def test_working_transform_inverts_exactly_from_0_to_64():
+    x = np.linspace(0.0, 64.0, 20001, dtype=np.float32)
+    back = colour.from_working(colour.to_working(x))
+    np.testing.assert_allclose(back, x, rtol=2e-5, atol=1e-7)
+
+
+def test_negative_values_and_highlights_survive():
+    x = np.array([-0.5, -0.01, 0.0, 0.18, 1.0, 4.0, 100.0], np.float32)
+    w = colour.to_working(x)
+    assert np.all(np.abs(w) < 1.0)
+    assert np.all(np.diff(w) > 0), "the transform must be monotonic"
+    np.testing.assert_allclose(colour.from_working(w), x, rtol=1e-5, atol=1e-7)
+
+
+def test_srgb_curve_round_trip():
+    v = np.linspace(0, 1, 1001, dtype=np.float32)
+    np.testing.assert_allclose(colour.linear_to_srgb(colour.srgb_to_linear(v)), v, atol=2e-6)
+
+
+def test_premultiply_round_trip_keeps_colour_where_alpha_is_zero():
+    rgb = np.full((2, 2, 3), 0.5, np.float32)
+    alpha = np.array([[[1.0], [0.5]], [[0.25], [0.0]]], np.float32)
+    straight = colour.unpremultiply(colour.premultiply(rgb, alpha), alpha)
+    np.testing.assert_allclose(straight[alpha[..., 0] > 0], rgb[alpha[..., 0] > 0], rtol=1e-6)

@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+
+from tests.conftest import tiny_settings
+from vsae.core.export import export_onnx
+from vsae.core.sequence import open_shot
+from vsae.core.shot_model import ShotModel
+from vsae.core.trainer import train
+from vsae.core.training_frames import load_training_frames
+
+
+@pytest.fixture(scope="module")
+def model(tiny_shot, tmp_path_factory):
+    frames = load_training_frames(open_shot(tiny_shot["plates"]))
+    settings = tiny_settings(k=8, steps=20)
+    result = train(frames, settings)
+    folder = tmp_path_factory.mktemp("model")
+    m = ShotModel(settings.model_config, result.state_dict)
+    m.save(str(folder / "weights.safetensors"))
+    export_onnx(m, str(folder))
+    return str(folder)
+
+
+def test_weights_load_without_pickle(model):
+    m = ShotModel.load(f"{model}/weights.safetensors")
+    assert m.config.k == 8
+
+
+def test_onnx_and_torch_agree_within_1e3_at_any_size(model):
+    x = np.random.default_rng(0).uniform(-0.2, 0.8, size=(2, 3, 100, 150)).astype(np.float32)
+    torch_model = ShotModel.load(f"{model}/weights.safetensors", backend="torch")
+    onnx_model = ShotModel.load(f"{model}/weights.safetensors", onnx_dir=model, backend="onnx")
+    assert onnx_model.resolved_backend() == "onnx"
+    a, b = torch_model.reproject(x, iterations=2), onnx_model.reproject(x, iterations=2)
+    assert a.shape == x.shape
+    assert np.abs(a - b).max() < 1e-3
+    za, pads = torch_model.encode(x)
+    zb, _ = onnx_model.encode(x)
+    assert za.shape == (2, 96, 2, 3)
+    assert np.abs(za - zb).max() < 1e-3
+    assert np.abs(torch_model.decode(za, pads) - onnx_model.decode(zb, pads)).max() < 1e-3
+
+
+def test_auto_backend_prefers_onnx_when_graphs_exist(model):
+    assert ShotModel.load(f"{model}/weights.safetensors", onnx_dir=model).resolved_backend() == "onnx"
+    assert ShotModel.load(f"{model}/weights.safetensors").resolved_backend() == "torch"

@@ -1,0 +1,82 @@
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import tiny_settings
+from vsae.core.sequence import open_shot
+from vsae.core.trainer import parse_duration, train
+from vsae.core.training_frames import load_training_frames
+from vsae.errors import ParameterError
+
+
+@pytest.fixture(scope="module")
+def frames(tiny_shot):
+    return load_training_frames(open_shot(tiny_shot["plates"]))
+
+
+def test_training_frames_are_compact_working_values(frames):
+    assert frames.dtype == np.float16 and frames.shape == (12, 64, 128, 3)
+    assert np.abs(frames).max() < 1.0
+
+
+def test_training_lowers_the_loss(frames):
+    short = train(frames, tiny_settings(steps=2))
+    longer = train(frames, tiny_settings(steps=60, k=8))
+    assert longer.metrics["train_psnr_db"] > short.metrics["train_psnr_db"] + 3
+
+
+def test_same_seed_same_weights(frames):
+    a = train(frames, tiny_settings())
+    b = train(frames, tiny_settings())
+    for k in a.state_dict:
+        assert torch.equal(a.state_dict[k], b.state_dict[k]), k
+
+
+def test_stopped_run_resumes_to_the_same_model(frames, tmp_path):
+    ckpt = str(tmp_path / "ckpt.safetensors")
+    straight = train(frames, tiny_settings(steps=20))
+    calls = {"n": 0}
+
+    def stop_after_8():
+        calls["n"] += 1
+        return calls["n"] == 8
+
+    with pytest.raises(InterruptedError):
+        train(frames, tiny_settings(steps=20), checkpoint_path=ckpt, should_stop=stop_after_8)
+    resumed = train(frames, tiny_settings(steps=20), checkpoint_path=ckpt)
+    assert resumed.steps == 20
+    for k in straight.state_dict:
+        torch.testing.assert_close(resumed.state_dict[k], straight.state_dict[k], rtol=1e-5, atol=1e-6)
+
+
+def test_checkpoint_of_other_settings_is_refused(frames, tmp_path):
+    ckpt = str(tmp_path / "ckpt.safetensors")
+    with pytest.raises(InterruptedError):
+        train(frames, tiny_settings(steps=20), checkpoint_path=ckpt, should_stop=lambda: True)
+    with pytest.raises(ParameterError, match="other settings"):
+        train(frames, tiny_settings(steps=20, lr=1e-3), checkpoint_path=ckpt)
+
+
+def test_warm_start_needs_matching_shape(frames):
+    donor = train(frames, tiny_settings(k=8))
+    train(frames, tiny_settings(k=8), init_state=donor.state_dict)
+    with pytest.raises(ParameterError, match="do not fit"):
+        train(frames, tiny_settings(k=4), init_state=donor.state_dict)
+
+
+@pytest.mark.parametrize("text,seconds", [("90s", 90), ("5m", 300), ("1h30m", 5400), ("2d", 172800), ("300", 300)])
+def test_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("bad", ["soon", "0s", "-5m"])
+def test_bad_durations(bad):
+    with pytest.raises(ParameterError):
+        parse_duration(bad)
+
+
+@pytest.mark.parametrize("field,value", [("batch", 0), ("crop", 100), ("loss", "ssim"), ("train_scale", 1.5),
+                                         ("steps", 0)])
+def test_bad_settings(field, value):
+    with pytest.raises(ParameterError):
+        tiny_settings(**{field: value})

@@ -1,0 +1,153 @@
+"""The ``vsae`` console tool, in-process through ``main(argv)`` and as the installed script."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from vsae.cli import main
+from vsae.core.sequence import Frame, open_shot, write_image
+
+TINY = ["--steps", "12", "--k", "4", "--batch", "2", "--crop", "64"]
+
+
+def _run(*args):
+    """The installed console script, as a farm job runs it: (exit code, stdout, stderr)."""
+    exe = shutil.which("vsae") or sys.executable
+    cmd = [exe] + ([] if exe.endswith("vsae") else ["-m", "vsae.cli"]) + [str(a) for a in args]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_train_reconstruct_encode_and_cache_end_to_end(tiny_shot, cache_dir, tmp_path, capsys):
+    assert main(["train", tiny_shot["plates"], *TINY]) == 0
+    key = capsys.readouterr().out.split()[1]
+    out = str(tmp_path / "recon" / "r.####.exr")
+    assert main(["reconstruct", tiny_shot["plates"], *TINY, "--no-train", "-o", out, "--render", "1001-1004"]) == 0
+    rendered = open_shot(out)
+    assert rendered.frames == [1001, 1002, 1003, 1004]
+    frame = rendered.read(1001)
+    assert frame.pixel_type == "half" and frame.size == (128, 64)
+    npy = str(tmp_path / "latents.npy")
+    assert main(["encode", tiny_shot["plates"], *TINY, "--no-train", "-o", npy]) == 0
+    assert np.load(npy).shape == (12, 48, 1, 2)
+    assert json.load(open(str(tmp_path / "latents.json")))["frames"][0] == 1001
+    capsys.readouterr()
+    assert main(["cache", "list"]) == 0
+    assert key in capsys.readouterr().out
+    assert main(["info", tiny_shot["plates"], *TINY]) == 0
+    assert json.loads(capsys.readouterr().out)["model"] == key
+    export_dir = str(tmp_path / "export")
+    assert main(["export", tiny_shot["plates"], "--model", key[:10], "-o", export_dir]) == 0
+    assert sorted(os.listdir(export_dir)) == ["decoder.onnx", "encoder.onnx", "reproject.onnx", "weights.safetensors"]
+
+
+def test_reconstruct_keeps_8bit_depth_and_alpha(tmp_path, cache_dir):
+    rng = np.random.default_rng(0)
+    for f in range(1, 5):
+        rgb = rng.random((64, 64, 3)).astype(np.float32)
+        alpha = np.ones((64, 64, 1), np.float32)
+        alpha[:, :32] = 0.5
+        write_image(str(tmp_path / f"in.{f:04d}.png"), Frame(rgb=rgb, alpha=alpha, pixel_type="uint8"))
+    out = str(tmp_path / "out.####.png")
+    assert main(["reconstruct", str(tmp_path / "in.####.png"), *TINY, "-o", out]) == 0
+    frame = open_shot(out).read(1)
+    assert frame.pixel_type == "uint8"
+    assert frame.alpha is not None and abs(float(frame.alpha[0, 0, 0]) - 0.5) < 1 / 255
+
+
+def test_no_train_without_model_is_a_clear_error(tiny_shot, cache_dir, tmp_path):
+    code, out, err = _run("reconstruct", tiny_shot["plates"], *TINY, "--no-train", "-o", tmp_path / "o.####.exr")
+    assert code == 3
+    assert err.strip().count("\n") == 0 and "no trained model" in err
+    assert not list(tmp_path.glob("o.*"))
+
+
+@pytest.fixture
+def broken(tmp_path):
+    """Build a sequence with one defect and return its pattern."""
+
+    def make(defect):
+        folder = tmp_path / defect
+        folder.mkdir()
+        for f in range(1, 5):
+            size = (48, 32) if defect == "size" and f == 3 else (64, 32)
+            rgb = np.full((size[1], size[0], 3), 0.3, np.float32)
+            if defect == "nan" and f == 2:
+                rgb[5, 5, 0] = np.nan
+            if not (defect == "missing" and f == 3):
+                write_image(str(folder / f"s.{f:04d}.exr"), Frame(rgb=rgb, pixel_type="float"))
+        if defect == "corrupt":
+            (folder / "s.0002.exr").write_bytes(b"\x00garbage" * 50)
+        return str(folder / "s.####.exr")
+
+    return make
+
+
+@pytest.mark.parametrize("defect,message", [
+    ("missing", "frame 3 is missing"),
+    ("corrupt", "s.0002.exr: cannot read"),
+    ("size", "frame 3 is 48x32, the shot's first frame is 64x32"),
+    ("nan", "s.0002.exr: 1 pixel values are NaN or Inf"),
+])
+def test_bad_input_one_line_nonzero_nothing_written(broken, defect, message, cache_dir, tmp_path):
+    pattern = broken(defect)
+    code, out, err = _run("reconstruct", pattern, *TINY, "-o", tmp_path / "out" / "o.####.exr")
+    assert code == 2, err
+    assert err.strip().count("\n") == 0, err
+    assert message in err
+    assert not (tmp_path / "out").exists()
+    assert not os.path.isdir(os.path.join(cache_dir, "models")) or not os.listdir(os.path.join(cache_dir, "models"))
+
+
+def test_empty_folder_and_bad_parameters(tmp_path, cache_dir):
+    code, _, err = _run("train", tmp_path, *TINY)
+    assert code == 2 and "no image sequence" in err
+    code, _, err = _run("train", tmp_path / "x.####.exr", "--frames", "ten")
+    assert code == 2 and "--frames 'ten'" in err
+    code, _, err = _run("train", tmp_path / "x.####.exr", "--budget", "soon")
+    assert code == 2 and "duration 'soon'" in err
+
+
+def test_killed_training_resumes_from_its_checkpoint(tiny_shot, cache_dir):
+    cmd = [shutil.which("vsae") or sys.executable] + ([] if shutil.which("vsae") else ["-m", "vsae.cli"])
+    cmd += ["train", tiny_shot["plates"], "--steps", "100000", "--k", "4", "--batch", "2", "--crop", "64",
+            "--checkpoint-every", "0.3"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "VSAE_CACHE": cache_dir})
+    partial = os.path.join(cache_dir, "partial")
+    deadline = time.time() + 120
+    ckpts = []
+    while time.time() < deadline and not ckpts:
+        time.sleep(0.2)
+        ckpts = [os.path.join(r, f) for r, _, fs in os.walk(partial) for f in fs if f == "checkpoint.safetensors"]
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert ckpts, "no checkpoint was written"
+    from safetensors import safe_open
+
+    with safe_open(ckpts[0], "pt") as fh:
+        step_at_kill = json.loads(fh.metadata()["vsae"])["step"]
+    assert step_at_kill > 0
+    # The same command again: it resumes (says so) and goes on from the step it had reached.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "VSAE_CACHE": cache_dir})
+    first_steps = []
+    err_lines = []
+    while len(first_steps) < 1:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        err_lines.append(line)
+        if '"step"' in line:
+            first_steps.append(json.loads(line.split(" ", 1)[1])["step"])
+    proc.kill()
+    proc.wait()
+    assert any("resuming from checkpoint" in line for line in err_lines), err_lines
+    assert first_steps and first_steps[0] > step_at_kill

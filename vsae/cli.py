@@ -1,0 +1,279 @@
+"""The ``vsae`` console tool: train, reconstruct, encode, export, info, demo, cache.
+
+Every error vsae raises on purpose ends the run with one line on stderr and a non-zero exit code
+(2 bad input or parameter, 3 cache, 4 backend); outputs are written to temp names and renamed, so an error
+leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from . import __version__
+from .errors import ParameterError, VsaeError
+
+
+def _add_shot(p: argparse.ArgumentParser) -> None:
+    p.add_argument("shot", help="sequence (shot.####.exr, shot.%%04d.exr), folder, or movie file")
+    p.add_argument("--frames", help="frames of the shot the model is trained on: 1001-1100, 1001-1100x2 (default: all)")
+    p.add_argument("--cache", help="model cache folder (default: $VSAE_CACHE or the user cache folder)")
+
+
+def _add_training(p: argparse.ArgumentParser) -> None:
+    from .core.trainer import LOSSES, TrainSettings
+
+    d = TrainSettings()
+    g = p.add_argument_group("training (these settings are part of the model's cache key)")
+    g.add_argument("--budget", default="5m", help="wall-clock training budget: 90s, 5m, 1h (default 5m)")
+    g.add_argument("--steps", type=int, help="train this many steps instead of a time budget (deterministic)")
+    g.add_argument("--arch", default=d.arch, choices=("fast", "paper"), help="network layers (default fast)")
+    g.add_argument("--k", type=int, default=d.k, help=f"first-layer filters; latent has 12k channels (default {d.k})")
+    g.add_argument("--batch", type=int, default=d.batch, help=f"frames per step (default {d.batch})")
+    g.add_argument("--crop", type=int, default=d.crop, help=f"random crop side, multiple of 64; 0 = full frames (default {d.crop})")
+    g.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate (default {d.lr})")
+    g.add_argument("--loss", default=d.loss, choices=LOSSES, help=f"reconstruction loss (default {d.loss})")
+    g.add_argument("--train-scale", type=float, default=d.train_scale, help="train on frames resized by this factor")
+    g.add_argument("--seed", type=int, default=d.seed, help="random seed (default 0)")
+    g.add_argument("--precision", default=d.precision, choices=("auto", "bf16", "fp32"))
+    g.add_argument("--checkpoint-every", type=float, default=d.checkpoint_every_s,
+                   help=f"seconds between checkpoints; a killed run resumes from the last (default {d.checkpoint_every_s:g})")
+    g.add_argument("--init-from", help="warm start: a model file (.safetensors) or a cache key of another shot")
+    g.add_argument("--model", help="use this cache key instead of looking the shot up by its settings")
+
+
+def _settings(args):
+    from .core.trainer import TrainSettings, parse_duration
+
+    return TrainSettings(
+        arch=args.arch, k=args.k, budget_s=None if args.steps else parse_duration(args.budget), steps=args.steps,
+        batch=args.batch, crop=args.crop or None, lr=args.lr, loss=args.loss, train_scale=args.train_scale,
+        seed=args.seed, precision=args.precision, checkpoint_every_s=args.checkpoint_every)
+
+
+def _progress(task: str, total=None):
+    from .core.progress import Progress
+
+    return Progress(task, total=total)
+
+
+def _entry(args, train: bool):
+    """The cache entry for the command's shot: by --model, else by shot + settings (training it if allowed)."""
+    from .core.cache import ModelCache
+    from .core.sequence import open_shot
+
+    cache = ModelCache(args.cache)
+    if getattr(args, "model", None):
+        return cache.resolve(args.model)
+    settings = _settings(args)  # parameters are checked before any file is touched
+    seq = open_shot(args.shot, args.frames)
+    init_state = _init_state(cache, args.init_from) if args.init_from else None
+    progress = _progress("train", total=settings.steps)
+    try:
+        return cache.get_or_train(seq, settings, train=train, init_state=init_state, progress=progress)
+    finally:
+        progress.close()
+
+
+def _init_state(cache, ref: str) -> dict:
+    from .core.shot_model import ShotModel
+
+    path = ref if os.path.isfile(ref) else cache.resolve(ref).weights_path
+    return ShotModel.load(path).state
+
+
+def cmd_train(args) -> int:
+    entry = _entry(args, train=True)
+    m = entry.manifest
+    print(f"model {entry.key}  {m['source']['label']}  frames {m['source']['frames'][0]}-{m['source']['frames'][1]}"
+          f"  psnr {m['metrics'].get('train_psnr_db')} dB  steps {m['metrics'].get('steps')}")
+    print(entry.path)
+    return 0
+
+
+def cmd_reconstruct(args) -> int:
+    from .core.inference import reconstruct
+    from .core.sequence import Frame, open_shot, output_path, write_image
+
+    if args.iterations < 1:
+        raise ParameterError(f"--iterations {args.iterations}: must be at least 1")
+    entry = _entry(args, train=not args.no_train)
+    model = entry.load_model(backend=args.backend)
+    seq = open_shot(args.shot, args.render or args.frames)
+    progress = _progress("reconstruct", total=len(seq))
+    start = time.monotonic()
+    for i, number in enumerate(seq.frames):
+        frame = seq.read(number)
+        out = Frame(rgb=reconstruct(model, frame.rgb, args.iterations), alpha=frame.alpha, pixel_type=frame.pixel_type)
+        write_image(output_path(args.output, number), out, pixel_type=args.depth)
+        spent = time.monotonic() - start
+        progress.update((i + 1) / len(seq), bar_position=i + 1, frame=number,
+                        eta_s=round(spent / (i + 1) * (len(seq) - i - 1), 1))
+    progress.close()
+    print(f"wrote {len(seq)} frames to {args.output} ({model.resolved_backend()})")
+    return 0
+
+
+def cmd_encode(args) -> int:
+    import numpy as np
+
+    from .core.inference import frame_to_working
+    from .core.sequence import open_shot
+
+    entry = _entry(args, train=not args.no_train)
+    model = entry.load_model(backend=args.backend)
+    seq = open_shot(args.shot, args.render or args.frames)
+    latents = model.encode_batches([frame_to_working(seq.read(n).rgb) for n in seq.frames])
+    out = args.output
+    tmp = f"{out}.tmp-{os.getpid()}.npy"
+    np.save(tmp, latents.astype(np.float32), allow_pickle=False)
+    os.replace(tmp, out)
+    sidecar = os.path.splitext(out)[0] + ".json"
+    with open(sidecar + ".tmp", "w") as fh:
+        json.dump({"model": entry.key, "frames": seq.frames, "shape": list(latents.shape)}, fh)
+    os.replace(sidecar + ".tmp", sidecar)
+    print(f"wrote latents {tuple(latents.shape)} to {out} (frame numbers in {sidecar})")
+    return 0
+
+
+def cmd_export(args) -> int:
+    import shutil
+
+    from .core.export import export_onnx
+
+    entry = _entry(args, train=False)
+    model = entry.load_model(backend="torch")
+    written = export_onnx(model, entry.path)
+    if args.output:
+        os.makedirs(args.output, exist_ok=True)
+        for path in written + [entry.weights_path]:
+            shutil.copy2(path, os.path.join(args.output, os.path.basename(path)))
+        written = [os.path.join(args.output, os.path.basename(p)) for p in written]
+    print("\n".join(written))
+    return 0
+
+
+def cmd_info(args) -> int:
+    from .core.cache import ModelCache
+    from .core.sequence import open_shot
+
+    seq = open_shot(args.shot, args.frames)
+    w, h = seq.size
+    info = {"shot": seq.label, "frames": f"{seq.frames[0]}-{seq.frames[-1]}", "count": len(seq), "size": [w, h]}
+    entry = ModelCache(args.cache).find(seq, _settings(args).key_dict())
+    info["model"] = entry.key if entry else None
+    if entry:
+        info["metrics"] = entry.manifest.get("metrics")
+    print(json.dumps(info, indent=2))
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .core.demo import run_demo
+    from .core.trainer import parse_duration
+
+    result = run_demo(args.out, budget_s=parse_duration(args.budget), progress=_progress("demo"))
+    print(f"demo shot:        {result['plates']}")
+    print(f"reconstructions:  {result['reconstructions']}")
+    print(f"contact sheet:    {result['contact_sheet']}  (top: plates, bottom: reconstructions)")
+    print(f"reconstruction PSNR {result['psnr_db']:.2f} dB on trained frames, "
+          f"{result['heldout_psnr_db']:.2f} dB on the true in-between frames the model never saw")
+    return 0
+
+
+def cmd_cache(args) -> int:
+    from .core.cache import ModelCache
+    from .core.trainer import parse_duration
+
+    cache = ModelCache(args.cache)
+    if args.action == "list":
+        for e in cache.entries():
+            m = e.manifest
+            print(f"{e.key}  {m['source']['label']}  {m['source']['frames'][0]}-{m['source']['frames'][1]}  "
+                  f"{m['training_size'][0]}x{m['training_size'][1]}  psnr {m['metrics'].get('train_psnr_db')}  "
+                  f"{m['created']}")
+    elif args.action == "show":
+        print(json.dumps(cache.resolve(_need_key(args)).manifest, indent=2))
+    elif args.action == "rm":
+        entry = cache.resolve(_need_key(args))
+        cache.remove(entry.key)
+        print(f"removed {entry.key}")
+    elif args.action == "gc":
+        removed = cache.gc(parse_duration(args.older_than) if args.older_than else None)
+        print(f"removed {len(removed)} item(s)")
+    return 0
+
+
+def _need_key(args) -> str:
+    if not args.key:
+        raise ParameterError(f"vsae cache {args.action}: name a cache key (see `vsae cache list`)")
+    return args.key
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vsae", description="Video-specific autoencoders for compositing.")
+    parser.add_argument("--version", action="version", version=f"vsae {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train (or find) the model of a shot")
+    _add_shot(p)
+    _add_training(p)
+    p.set_defaults(func=cmd_train)
+
+    for name, fn, helptext in (("reconstruct", cmd_reconstruct, "pass frames through the shot's model"),
+                               ("encode", cmd_encode, "write latent codes of frames to .npy")):
+        p = sub.add_parser(name, help=helptext)
+        _add_shot(p)
+        _add_training(p)
+        p.add_argument("-o", "--output", required=True,
+                       help="output pattern (out.####.exr)" if name == "reconstruct" else "output .npy file")
+        p.add_argument("--render", help="frames to process (default: --frames); may include frames never trained on")
+        p.add_argument("--no-train", action="store_true", help="fail if the model is not cached instead of training")
+        p.add_argument("--backend", default="auto", choices=("auto", "onnx", "torch"))
+        if name == "reconstruct":
+            p.add_argument("--iterations", type=int, default=1, help="reprojection iterations (default 1)")
+            p.add_argument("--depth", choices=("uint8", "uint16", "half", "float"), help="output depth (default: input's)")
+        p.set_defaults(func=fn)
+
+    p = sub.add_parser("export", help="(re)export a cached model's ONNX graphs, optionally copying them out")
+    _add_shot(p)
+    _add_training(p)
+    p.add_argument("-o", "--output", help="folder to copy the graphs and weights into")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("info", help="frames, size and cached model of a shot")
+    _add_shot(p)
+    _add_training(p)
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("demo", help="generate a procedural shot, train on it, write reconstructions + contact sheet")
+    p.add_argument("--out", default="vsae-demo", help="output folder (default ./vsae-demo)")
+    p.add_argument("--budget", default="60s", help="training budget (default 60s)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("cache", help="list, show, remove or clean cached models")
+    p.add_argument("action", choices=("list", "show", "rm", "gc"))
+    p.add_argument("key", nargs="?", help="cache key (or a unique prefix of 6+ characters)")
+    p.add_argument("--cache", help="model cache folder")
+    p.add_argument("--older-than", help="gc: also remove models created longer ago than this (e.g. 30d)")
+    p.set_defaults(func=cmd_cache)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except VsaeError as exc:
+        print(f"vsae: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("vsae: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

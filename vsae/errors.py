@@ -1,0 +1,39 @@
+"""Every error vsae raises on purpose, under one base class.
+
+Errors are translated only at a boundary: the CLI's ``main()`` prints ``str(error)`` as one line and exits with
+``error.exit_code``; host adapters turn them into host messages.
+"""
+
+
+class VsaeError(Exception):
+    """Base of all vsae errors; its message is one line that names the file, frame or parameter at fault."""
+
+    exit_code = 1
+
+
+class InputError(VsaeError):
+    """Bad input: a missing or unreadable frame, mismatched sizes, non-finite pixels, an empty sequence."""
+
+    exit_code = 2
+
+
+class ParameterError(VsaeError):
+    """A parameter outside its range or of the wrong form (frame range, budget, size)."""
+
+    exit_code = 2
+
+
+class CacheError(VsaeError):
+    """The model cache cannot be read or written (unwritable folder, damaged entry, lock time-out)."""
+
+    exit_code = 3
+
+
+class ModelNotFound(CacheError):
+    """No trained model is cached for this shot and these settings, and training was not asked for."""
+
+
+class BackendError(VsaeError):
+    """An inference backend (torch, ONNX Runtime) is missing or failed."""
+
+    exit_code = 4
