@@ -14,18 +14,10 @@ import numpy as np
 from .cache import ModelCache
 from .contact_sheet import write_contact_sheet
 from .inference import reconstruct
+from .metrics import display_psnr
 from .procedural import ProceduralShot
 from .sequence import Frame, open_shot, output_path, write_image
 from .trainer import TrainSettings
-
-
-def display_psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB of two scene-linear (H, W, 3) frames, compared as sRGB display values in [0, 1]."""
-    from .colour import linear_to_srgb
-
-    da, db = (np.clip(linear_to_srgb(np.maximum(x, 0)), 0, 1) for x in (a, b))  # a viewer's picture, for the metric
-    mse = float(np.mean((da - db) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
 
 
 def run_demo(out: str, budget_s: float = 60.0, width: int = 320, height: int = 192, frames: int = 24,

@@ -29,6 +29,7 @@ from .model import STRIDE, ModelConfig, ShotAutoencoder, pad_to_stride
 from .progress import Progress
 
 LOSSES = ("l1", "mse", "l1+mse")
+FULL_FRAME_PIXELS = 2 * 1024 * 1024
 
 
 def parse_duration(text: str | float | int | None) -> float | None:
@@ -181,7 +182,8 @@ class _Sampler:
         full = s.crop is None or (s.full_frame_every > 0 and step % s.full_frame_every == 0) or (
             s.crop >= self.h and s.crop >= self.w)
         if full:
-            x = self.data[idx]
+            # Full frames of a large plate would blow up activations: keep a full-frame batch near 2 Mpixel.
+            x = self.data[idx[:max(1, min(len(idx), FULL_FRAME_PIXELS // (self.h * self.w)))]]
         else:
             ch, cw = min(s.crop, self.h), min(s.crop, self.w)
             crops = []

@@ -1,0 +1,81 @@
+"""Shared pieces of the benchmarks: the shared clips at the protocol's size, metrics, timing and memory.
+
+Protocol: ../shared/BENCHMARKS.md (paper protocol: every frame resized to 512x256 by area).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+CLIPS = os.environ.get("VSAE_CLIPS", os.path.join(ROOT, "..", "shared", "clips"))
+DAVIS = ["davis-bear", "davis-blackswan", "davis-bmx-trees", "davis-breakdance", "davis-car-shadow", "davis-cows",
+         "davis-surf", "davis-tennis"]
+PAPER_SIZE = (512, 256)  # (width, height)
+
+
+def require_clips() -> None:
+    if not os.path.isdir(CLIPS):
+        sys.exit(f"bench: shared clips not found at {CLIPS} (set VSAE_CLIPS)")
+
+
+def load_clip(name: str, size: tuple[int, int] | None = PAPER_SIZE, limit: int | None = None) -> np.ndarray:
+    """A shared clip's frames as sRGB display values (N, H, W, 3) float32 in [0, 1], area-resized to ``size``."""
+    import cv2
+
+    folder = os.path.join(CLIPS, name, "frames")
+    files = sorted(f for f in os.listdir(folder) if f.lower().endswith((".jpg", ".png")))[:limit]
+    out = []
+    for f in files:
+        bgr = cv2.imread(os.path.join(folder, f), cv2.IMREAD_COLOR)
+        img = bgr[:, :, ::-1].astype(np.float32) / 255.0
+        if size is not None and (img.shape[1], img.shape[0]) != size:
+            img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+        out.append(img)
+    return np.stack(out)
+
+
+def display_to_working(display: np.ndarray) -> np.ndarray:
+    """(…, 3) sRGB display values -> working range, as vsae reads an 8-bit plate."""
+    from vsae.core.colour import srgb_to_linear, to_working
+
+    return to_working(srgb_to_linear(display))
+
+
+def working_to_display(working: np.ndarray) -> np.ndarray:
+    from vsae.core.colour import from_working
+    from vsae.core.metrics import to_display
+
+    return to_display(from_working(working))
+
+
+def median_time(fn, repeats: int = 5, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def save_results(name: str, payload: dict) -> str:
+    path = os.path.join(HERE, "results", f"{name}.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as fh:
+        json.dump(payload, fh, indent=2)
+    return path
