@@ -54,6 +54,8 @@ def run(clip: str, budget_s: float, overrides: dict, split: str, init_state=None
 
 
 def parse_value(v: str):
+    if "," in v:
+        return tuple(parse_value(x) for x in v.split(","))
     for cast in (int, float):
         try:
             return cast(v)
@@ -63,7 +65,7 @@ def parse_value(v: str):
 
 
 def main():
-    from vsae.core.trainer import parse_duration
+    from vsae.core.settings import parse_duration
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--clips", default=",".join(DAVIS))

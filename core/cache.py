@@ -74,6 +74,15 @@ def settings_digest(settings_key: dict) -> str:
     return xxhash.xxh3_64(json.dumps(settings_key, sort_keys=True).encode()).hexdigest()
 
 
+def state_digest(state: dict) -> str:
+    """xxh3-128 of a model's weights (names and bytes), to tell warm starts from different donors apart."""
+    h = xxhash.xxh3_128()
+    for name in sorted(state):
+        h.update(name.encode())
+        h.update(state[name].detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
 class ModelCache:
     """Find, train and manage shot models under one cache root.
 
@@ -138,21 +147,21 @@ class ModelCache:
 
         First by the stat-only index (no file read); then, if ``hash_content``, by hashing the files' bytes.
         """
-        lookup = self._lookup_path(seq, settings_key)
-        try:
-            with open(lookup) as fh:
-                entry = self.get(json.load(fh)["key"])
-            if entry is not None:
-                return entry
-        except (OSError, ValueError, KeyError):
-            pass  # no record (or no cache yet): fall back to the content hash
-        if not hash_content:
-            return None
+        entry = self._find_by_stat(seq, settings_key)
+        if entry is not None or not hash_content:
+            return entry
         key = self.key_for(seq.content_digest(), settings_key)
         entry = self.get(key)
         if entry is not None:
-            self._remember(lookup, key)
+            self._remember(self._lookup_path(seq, settings_key), key)
         return entry
+
+    def _find_by_stat(self, seq: ShotSequence, settings_key: dict) -> CacheEntry | None:
+        try:
+            with open(self._lookup_path(seq, settings_key)) as fh:
+                return self.get(json.load(fh)["key"])
+        except (OSError, ValueError, KeyError):
+            return None  # no record (or no cache yet)
 
     def _remember(self, lookup: str, key: str) -> None:
         self._dir("index")
@@ -171,27 +180,42 @@ class ModelCache:
         on it and then load what it wrote. Raises ModelNotFound when missing and ``train`` is False.
         """
         settings_key = settings.key_dict()
+        if init_state is not None:  # a warm-started model is another model: the donor's weights join the key
+            settings_key["init"] = state_digest(init_state)
         if train:
             self._dir("models")  # an unwritable cache fails here, before minutes of hashing and training
-        entry = self.find(seq, settings_key)
+        entry = self._find_by_stat(seq, settings_key)
         if entry is not None:
             return entry
-        if not train:
+        key = self.key_for(seq.content_digest(), settings_key)
+        entry = self.get(key)
+        if entry is None and not train:
             raise ModelNotFound(f"{seq.label}: no trained model in the cache {self.root} for these settings; "
                                 f"train one with `vsae train`")
-        key = self.key_for(seq.content_digest(), settings_key)
+        if entry is None:
+            entry = self._train_locked(key, seq, settings, init_state, progress)
+        self._remember(self._lookup_path(seq, settings_key), key)
+        return entry
+
+    def _train_locked(self, key, seq, settings, init_state, progress) -> CacheEntry:
         from filelock import Timeout
 
+        lock = self._lock(key)
         try:
-            with self._lock(key):
-                entry = self.get(key)  # another process may have finished while we waited
-                if entry is None:
-                    entry = self._train_entry(key, seq, settings, init_state, progress)
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                if progress is not None:
+                    progress.note(f"another process is training this shot; waiting for it (lock {key}.lock)")
+                lock.acquire()
         except Timeout as exc:
             raise CacheError(f"{seq.label}: waited {self.lock_timeout_s:.0f}s for another process training "
                              f"this shot (lock {key}.lock)") from exc
-        self._remember(self._lookup_path(seq, settings_key), key)
-        return entry
+        try:
+            entry = self.get(key)  # the process we waited for has written it
+            return entry if entry is not None else self._train_entry(key, seq, settings, init_state, progress)
+        finally:
+            lock.release()
 
     def _train_entry(self, key, seq, settings, init_state, progress) -> CacheEntry:
         from .shot_model import ShotModel
@@ -311,6 +335,5 @@ class ModelCache:
 def _save_latents(model, frames: np.ndarray, numbers: list[int], path: str) -> None:
     from safetensors.numpy import save_file
 
-    chw = [np.ascontiguousarray(f.transpose(2, 0, 1), dtype=np.float32) for f in frames]
-    latents = model.encode_batches(chw)
+    latents = model.encode_batches(f.transpose(2, 0, 1) for f in frames)  # lazily: no float32 copy of the shot
     save_file({"frames": np.asarray(numbers, dtype=np.int64), "latents": latents.astype(np.float32)}, path)

@@ -17,7 +17,7 @@ from .inference import reconstruct
 from .metrics import display_psnr
 from .procedural import ProceduralShot
 from .sequence import Frame, open_shot, output_path, write_image
-from .trainer import TrainSettings
+from .settings import TrainSettings
 
 
 def run_demo(out: str, budget_s: float = 60.0, width: int = 320, height: int = 192, frames: int = 24,

@@ -14,38 +14,12 @@ cuts the result back exactly. Pixels are in the working range of ``vsae.core.col
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..errors import ParameterError
 from .padding import Pads, crop_padding, stride_pads  # noqa: F401  (crop_padding works on tensors too)
-
-STRIDE = 64
-ARCHS = ("fast", "paper")
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Shape of a shot model. ``k``: first-layer filters; the latent has ``12 * k`` channels."""
-
-    arch: str = "fast"
-    k: int = 32
-
-    def __post_init__(self):
-        if self.arch not in ARCHS:
-            raise ParameterError(f"arch {self.arch!r}: expected one of {', '.join(ARCHS)}")
-        if not 4 <= self.k <= 256:
-            raise ParameterError(f"k {self.k}: expected 4..256")
-
-    @property
-    def latent_channels(self) -> int:
-        return 12 * self.k
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+from .settings import ARCHS, STRIDE, ModelConfig  # noqa: F401  (re-exported: the model's shape)
 
 
 def pad_to_stride(x: torch.Tensor, stride: int = STRIDE) -> tuple[torch.Tensor, Pads]:
@@ -95,13 +69,7 @@ class _Upsample(nn.Module):
         return self.conv(F.interpolate(x, scale_factor=2, mode="nearest"))
 
 
-def _fast_widths(k: int) -> list[int]:
-    # Channels at h/4, h/8, h/16, h/32, h/64: wide where the grid is small, narrow where it is large.
-    return [2 * k, 3 * k, 4 * k, 6 * k, 8 * k]
-
-
-def _fast_encoder(k: int) -> nn.Sequential:
-    c = _fast_widths(k)
+def _fast_encoder(k: int, c: tuple) -> nn.Sequential:
     return nn.Sequential(
         nn.Sequential(nn.PixelUnshuffle(4), _conv_bn_relu(48, c[0], 3)),  # h/4
         _conv_bn_relu(c[0], c[1], 3, stride=2),  # h/8
@@ -112,8 +80,7 @@ def _fast_encoder(k: int) -> nn.Sequential:
     )
 
 
-def _fast_decoder(k: int) -> nn.Sequential:
-    c = _fast_widths(k)
+def _fast_decoder(k: int, c: tuple) -> nn.Sequential:
     return nn.Sequential(
         _conv_bn_relu(12 * k, c[4], 3),  # h/64
         _Upsample(c[4], c[3]),  # h/32
@@ -141,7 +108,8 @@ class ShotAutoencoder(nn.Module):
         if config.arch == "paper":
             self.encoder, self.decoder = _paper_encoder(config.k), _paper_decoder(config.k)
         else:
-            self.encoder, self.decoder = _fast_encoder(config.k), _fast_decoder(config.k)
+            self.encoder = _fast_encoder(config.k, config.stage_widths)
+            self.decoder = _fast_decoder(config.k, config.decoder_stage_widths)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, 3, H, W) working range, H and W multiples of 64 -> latent (B, 12k, H/64, W/64)."""

@@ -26,7 +26,6 @@ from . import colour
 IMAGE_EXTENSIONS = {".exr", ".sxr", ".dpx", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
 MOVIE_EXTENSIONS = {".mp4", ".mov", ".m4v", ".avi", ".mkv"}
 PIXEL_TYPES = ("uint8", "uint16", "half", "float")
-_COLOUR_NAMES = {"R", "G", "B"}
 _ALPHA_NAMES = {"A", "alpha"}
 
 
@@ -307,7 +306,7 @@ def read_image(path: str, keep_extra: bool = False, colorspace: str = "auto", pr
     if bad:
         raise InputError(f"{path}: {bad} pixel values are NaN or Inf")
     names = list(spec.channelnames) or [f"c{i}" for i in range(spec.nchannels)]
-    rgb, alpha, extra = _split_channels(pixels, names, path)
+    rgb, alpha, extra = _split_channels(pixels, names, spec.alpha_channel, path)
     pixel_type = _pixel_type_of(spec)
     rgb = _to_linear(rgb, pixel_type, colorspace, path)
     if alpha is not None and premultiplied:
@@ -315,7 +314,9 @@ def read_image(path: str, keep_extra: bool = False, colorspace: str = "auto", pr
     return Frame(rgb=rgb, alpha=alpha, extra=extra if keep_extra else {}, pixel_type=pixel_type)
 
 
-def _split_channels(pixels: np.ndarray, names: list[str], path: str):
+def _split_channels(pixels: np.ndarray, names: list[str], alpha_index: int, path: str):
+    """RGB, alpha and the other channels by name; alpha is the channel named A/alpha, else the one the file's
+    header marks as alpha (never guessed from position: a fourth channel may be depth)."""
     index = {n: i for i, n in enumerate(names)}
     if all(n in index for n in ("R", "G", "B")):
         rgb = pixels[:, :, [index["R"], index["G"], index["B"]]]
@@ -326,8 +327,8 @@ def _split_channels(pixels: np.ndarray, names: list[str], path: str):
     else:
         raise InputError(f"{path}: no colour channels")
     a_name = next((n for n in names if n in _ALPHA_NAMES), None)
-    if a_name is None and pixels.shape[2] in (2, 4) and names[-1] not in _COLOUR_NAMES:
-        a_name = names[-1]
+    if a_name is None and 0 <= alpha_index < len(names):
+        a_name = names[alpha_index]
     alpha = pixels[:, :, index[a_name]:index[a_name] + 1].copy() if a_name else None
     used = {"R", "G", "B", a_name} if "R" in index else set(names[:3]) | {a_name}
     extra = {n: pixels[:, :, i].copy() for i, n in enumerate(names) if n not in used}

@@ -14,9 +14,8 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -25,90 +24,11 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from ..errors import InputError, ParameterError
-from .model import STRIDE, ModelConfig, ShotAutoencoder, pad_to_stride
+from .model import STRIDE, ShotAutoencoder, pad_to_stride
 from .progress import Progress
+from .settings import LOSSES, TrainSettings, parse_duration  # noqa: F401  (re-exported)
 
-LOSSES = ("l1", "mse", "l1+mse")
 FULL_FRAME_PIXELS = 2 * 1024 * 1024
-
-
-def parse_duration(text: str | float | int | None) -> float | None:
-    """``"5m"``, ``"90s"``, ``"1h30m"``, ``"30d"``, ``"300"`` -> seconds; None stays None."""
-    if text is None:
-        return None
-    if isinstance(text, (int, float)):
-        seconds = float(text)
-    else:
-        num = r"(\d+(?:\.\d+)?)"
-        parts = re.fullmatch(rf"\s*(?:{num}d)?\s*(?:{num}h)?\s*(?:{num}m)?\s*(?:{num}s?)?\s*", text)
-        if not parts or not any(parts.groups()):
-            raise ParameterError(f"duration {text!r}: expected a duration such as 90s, 5m, 1h or 30d")
-        d, h, m, s = (float(g) if g else 0.0 for g in parts.groups())
-        seconds = d * 86400 + h * 3600 + m * 60 + s
-    if seconds <= 0:
-        raise ParameterError(f"duration {text!r}: must be more than zero")
-    return seconds
-
-
-@dataclass
-class TrainSettings:
-    """How a shot model is trained. Fields marked ``key`` change the model and so its cache key."""
-
-    arch: str = "fast"
-    k: int = 32
-    budget_s: float | None = 300.0
-    steps: int | None = None
-    batch: int = 4
-    crop: int | None = 256  # side of the random crops (a multiple of 64); None trains on full frames only
-    full_frame_every: int = 4  # every n-th step takes full frames, so the model sees the frame edges
-    lr: float = 3e-3
-    warmup: float = 0.05  # fraction of the run spent ramping the learning rate up
-    loss: str = "l1"
-    train_scale: float = 1.0  # train on frames resized by this factor (0 < s <= 1)
-    seed: int = 0
-    precision: str = "auto"  # auto | bf16 | fp32
-    # Not part of the key: they change how the run is watched, not the model.
-    checkpoint_every_s: float = 30.0
-    eval_frames: int = 8
-
-    _NOT_KEY = ("checkpoint_every_s", "eval_frames")
-
-    def __post_init__(self):
-        ModelConfig(self.arch, self.k)  # validates arch and k
-        if self.budget_s is None and self.steps is None:
-            raise ParameterError("training needs --budget or --steps")
-        if self.steps is not None and self.steps < 1:
-            raise ParameterError(f"--steps {self.steps}: must be at least 1")
-        if self.budget_s is not None and self.budget_s <= 0:
-            raise ParameterError(f"--budget {self.budget_s}: must be more than zero")
-        if self.batch < 1:
-            raise ParameterError(f"--batch {self.batch}: must be at least 1")
-        if self.crop is not None and (self.crop < STRIDE or self.crop % STRIDE):
-            raise ParameterError(f"--crop {self.crop}: must be a multiple of {STRIDE}")
-        if self.loss not in LOSSES:
-            raise ParameterError(f"--loss {self.loss!r}: expected one of {', '.join(LOSSES)}")
-        if not 0 < self.train_scale <= 1:
-            raise ParameterError(f"--train-scale {self.train_scale}: expected 0 < scale <= 1")
-        if self.precision not in ("auto", "bf16", "fp32"):
-            raise ParameterError(f"--precision {self.precision!r}: expected auto, bf16 or fp32")
-        if not self.lr > 0:
-            raise ParameterError(f"--lr {self.lr}: must be more than zero")
-
-    @property
-    def model_config(self) -> ModelConfig:
-        return ModelConfig(self.arch, self.k)
-
-    def key_dict(self) -> dict:
-        """The settings that define the trained model, for the cache key."""
-        return {k: v for k, v in asdict(self).items() if k not in self._NOT_KEY}
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainSettings":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 @dataclass
@@ -124,6 +44,11 @@ def bf16_supported() -> bool:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
+
+
+def training_device() -> torch.device:
+    """CUDA when this torch build sees a GPU, else the CPU (the farm's usual case)."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def use_bf16(settings: TrainSettings, device: torch.device) -> bool:
@@ -161,11 +86,13 @@ def prepare_frames(frames: np.ndarray) -> torch.Tensor:
     """
     if frames.ndim != 4 or frames.shape[-1] != 3:
         raise InputError(f"training frames: expected (N, H, W, 3), got {tuple(frames.shape)}")
-    out = []
-    for i in range(frames.shape[0]):
-        t = torch.from_numpy(np.ascontiguousarray(frames[i])).permute(2, 0, 1)[None].float()
-        out.append(pad_to_stride(t)[0].half())
-    return torch.cat(out)
+    out = None
+    for i in range(frames.shape[0]):  # one frame at a time: never a second full-size copy of the shot in float32
+        t = pad_to_stride(torch.from_numpy(np.ascontiguousarray(frames[i])).permute(2, 0, 1)[None].float())[0]
+        if out is None:
+            out = torch.empty((frames.shape[0],) + tuple(t.shape[1:]), dtype=torch.float16)
+        out[i] = t[0]
+    return out
 
 
 class _Sampler:
@@ -211,12 +138,12 @@ def _loss(settings: TrainSettings, y: torch.Tensor, x: torch.Tensor) -> torch.Te
 
 def save_checkpoint(path: str, model: torch.nn.Module, opt: torch.optim.Optimizer, meta: dict) -> None:
     """Weights, optimiser moments and progress in one safetensors file, written to a temp name then renamed."""
-    tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     for i, p in enumerate(model.parameters()):
         st = opt.state.get(p, {})
         for name in ("exp_avg", "exp_avg_sq"):
             if name in st:
-                tensors[f"opt.{i}.{name}"] = st[name].contiguous()
+                tensors[f"opt.{i}.{name}"] = st[name].detach().cpu().contiguous()
         if "step" in st:
             tensors[f"opt.{i}.step"] = torch.as_tensor(st["step"], dtype=torch.float32).reshape(1)
     tmp = f"{path}.tmp-{os.getpid()}"
@@ -236,14 +163,14 @@ def load_checkpoint(path: str, model: torch.nn.Module, opt: torch.optim.Optimize
         if f"opt.{i}.exp_avg" in tensors:
             opt.state[p] = {
                 "step": tensors[f"opt.{i}.step"].reshape(()),
-                "exp_avg": tensors[f"opt.{i}.exp_avg"],
-                "exp_avg_sq": tensors[f"opt.{i}.exp_avg_sq"],
+                "exp_avg": tensors[f"opt.{i}.exp_avg"].to(p.device),
+                "exp_avg_sq": tensors[f"opt.{i}.exp_avg_sq"].to(p.device),
             }
     return meta
 
 
 @torch.no_grad()
-def recompute_batchnorm(model: ShotAutoencoder, data: torch.Tensor, batch: int = 4) -> None:
+def recompute_batchnorm(model: ShotAutoencoder, data: torch.Tensor, device: torch.device, batch: int = 4) -> None:
     """Set every batch-norm's running statistics to the exact mean over the shot's full frames.
 
     The running averages left by training trail the weights; inference in eval mode then decodes slightly off.
@@ -254,22 +181,23 @@ def recompute_batchnorm(model: ShotAutoencoder, data: torch.Tensor, batch: int =
         m.reset_running_stats()
         m.momentum = None  # cumulative average
     model.train()
+    batch = max(1, min(batch, FULL_FRAME_PIXELS // (data.shape[2] * data.shape[3])))
     for i in range(0, data.shape[0], batch):
-        model(data[i:i + batch].float().contiguous(memory_format=torch.channels_last))
+        model(data[i:i + batch].to(device).float().contiguous(memory_format=torch.channels_last))
     for m, mom in zip(bns, saved):
         m.momentum = mom
     model.eval()
 
 
 @torch.no_grad()
-def evaluate(model: ShotAutoencoder, data: torch.Tensor, count: int, bf16: bool) -> float:
+def evaluate(model: ShotAutoencoder, data: torch.Tensor, count: int, bf16: bool, device: torch.device) -> float:
     """Mean display-referred PSNR of the model's reconstruction over up to ``count`` evenly spaced frames."""
     model.eval()
     idx = np.linspace(0, data.shape[0] - 1, min(count, data.shape[0])).round().astype(int)
     scores = []
     for i in idx:
-        x = data[i:i + 1].float().contiguous(memory_format=torch.channels_last)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        x = data[i:i + 1].to(device).float().contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             y = model(x)
         scores.append(psnr(working_to_display(y), working_to_display(x)))
     return float(np.mean(scores))
@@ -287,14 +215,14 @@ def train(frames: np.ndarray, settings: TrainSettings, checkpoint_path: str | No
     """
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
-    device = torch.device("cpu")
-    data = prepare_frames(frames)
-    model = ShotAutoencoder(settings.model_config).to(memory_format=torch.channels_last)
+    device = training_device()
+    data = prepare_frames(frames)  # stays in host memory; batches go to the device
+    model = ShotAutoencoder(settings.model_config).to(device, memory_format=torch.channels_last)
     if init_state is not None:
         try:
             model.load_state_dict(init_state)
         except RuntimeError as exc:
-            raise ParameterError(f"--init-from: weights do not fit arch={settings.arch} k={settings.k}") from exc
+            raise ParameterError(f"--init-from: weights do not fit {settings.model_config}") from exc
     opt = torch.optim.Adam(model.parameters(), lr=settings.lr, betas=(0.9, 0.99))
     bf16 = use_bf16(settings, device)
     step, elapsed_before = 0, 0.0
@@ -326,8 +254,8 @@ def train(frames: np.ndarray, settings: TrainSettings, checkpoint_path: str | No
         lr = _lr_at(settings, frac)
         for g in opt.param_groups:
             g["lr"] = lr
-        x = sampler.batch(step)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        x = sampler.batch(step).to(device, non_blocking=True)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             y = model(x)
         loss = _loss(settings, y.float(), x)
         opt.zero_grad(set_to_none=True)
@@ -348,10 +276,10 @@ def train(frames: np.ndarray, settings: TrainSettings, checkpoint_path: str | No
             checkpoint()
             raise InterruptedError("training stopped; it resumes from its checkpoint")
     elapsed = elapsed_before + time.monotonic() - start
-    recompute_batchnorm(model, data)
-    score = evaluate(model, data, settings.eval_frames, bf16)
+    recompute_batchnorm(model, data, device)
+    score = evaluate(model, data, settings.eval_frames, bf16, device)
     if progress is not None:
         progress.update(1.0, bar_position=step, step=step, loss=loss_ema, psnr=round(score, 2), eta_s=0.0)
-    state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    state = {k: v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
     return TrainResult(state, step, elapsed, {"train_psnr_db": round(score, 3), "final_loss": loss_ema,
                                               "steps": step, "elapsed_s": round(elapsed, 2), "bf16": bf16})

@@ -27,7 +27,7 @@ def cache_dir(tmp_path, monkeypatch):
 
 
 def tiny_settings(**overrides):
-    from vsae.core.trainer import TrainSettings
+    from vsae.core.settings import TrainSettings
 
     return TrainSettings(**{**TINY, **overrides})
 

@@ -151,3 +151,22 @@ def test_killed_training_resumes_from_its_checkpoint(tiny_shot, cache_dir):
     proc.wait()
     assert any("resuming from checkpoint" in line for line in err_lines), err_lines
     assert first_steps and first_steps[0] > step_at_kill
+
+
+def test_reconstruct_keeps_extra_channels_when_asked(tmp_path, cache_dir):
+    import OpenImageIO as oiio
+
+    pix = np.random.default_rng(0).random((64, 64, 4)).astype(np.float32)
+    for f in (1, 2):
+        path = str(tmp_path / f"aov.{f:04d}.exr")
+        spec = oiio.ImageSpec(64, 64, 4, oiio.FLOAT)
+        spec.channelnames = ("R", "G", "B", "Z")
+        out = oiio.ImageOutput.create(path)
+        out.open(path, spec)
+        out.write_image(pix)
+        out.close()
+    kept, dropped = str(tmp_path / "k.####.exr"), str(tmp_path / "d.####.exr")
+    assert main(["reconstruct", str(tmp_path / "aov.####.exr"), *TINY, "-o", kept, "--keep-channels"]) == 0
+    assert main(["reconstruct", str(tmp_path / "aov.####.exr"), *TINY, "-o", dropped]) == 0
+    np.testing.assert_array_equal(open_shot(kept).read(1, keep_extra=True).extra["Z"], pix[:, :, 3])
+    assert open_shot(dropped).read(1, keep_extra=True).extra == {}

@@ -24,7 +24,7 @@ def _add_shot(p: argparse.ArgumentParser) -> None:
 
 
 def _add_training(p: argparse.ArgumentParser) -> None:
-    from .core.trainer import LOSSES, TrainSettings
+    from .core.settings import LOSSES, TrainSettings
 
     d = TrainSettings()
     g = p.add_argument_group("training (these settings are part of the model's cache key)")
@@ -32,6 +32,8 @@ def _add_training(p: argparse.ArgumentParser) -> None:
     g.add_argument("--steps", type=int, help="train this many steps instead of a time budget (deterministic)")
     g.add_argument("--arch", default=d.arch, choices=("fast", "paper"), help="network layers (default fast)")
     g.add_argument("--k", type=int, default=d.k, help=f"first-layer filters; latent has 12k channels (default {d.k})")
+    g.add_argument("--widths", help="fast arch: channels at h/4,h/8,h/16,h/32,h/64 (default: from k)")
+    g.add_argument("--decoder-widths", help="fast arch: decoder channels at h/4..h/64 (default: as the encoder)")
     g.add_argument("--batch", type=int, default=d.batch, help=f"frames per step (default {d.batch})")
     g.add_argument("--crop", type=int, default=d.crop, help=f"random crop side, multiple of 64; 0 = full frames (default {d.crop})")
     g.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate (default {d.lr})")
@@ -46,12 +48,22 @@ def _add_training(p: argparse.ArgumentParser) -> None:
 
 
 def _settings(args):
-    from .core.trainer import TrainSettings, parse_duration
+    from .core.settings import TrainSettings, parse_duration
 
     return TrainSettings(
-        arch=args.arch, k=args.k, budget_s=None if args.steps else parse_duration(args.budget), steps=args.steps,
+        arch=args.arch, k=args.k, widths=_int_list(args.widths, "--widths"),
+        decoder_widths=_int_list(args.decoder_widths, "--decoder-widths"), budget_s=None if args.steps else parse_duration(args.budget), steps=args.steps,
         batch=args.batch, crop=args.crop or None, lr=args.lr, loss=args.loss, train_scale=args.train_scale,
         seed=args.seed, precision=args.precision, checkpoint_every_s=args.checkpoint_every)
+
+
+def _int_list(text: str | None, name: str):
+    if text is None:
+        return None
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise ParameterError(f"{name} {text!r}: expected comma-separated integers") from None
 
 
 def _progress(task: str, total=None):
@@ -106,8 +118,9 @@ def cmd_reconstruct(args) -> int:
     progress = _progress("reconstruct", total=len(seq))
     start = time.monotonic()
     for i, number in enumerate(seq.frames):
-        frame = seq.read(number)
-        out = Frame(rgb=reconstruct(model, frame.rgb, args.iterations), alpha=frame.alpha, pixel_type=frame.pixel_type)
+        frame = seq.read(number, keep_extra=args.keep_channels)
+        out = Frame(rgb=reconstruct(model, frame.rgb, args.iterations), alpha=frame.alpha, extra=frame.extra,
+                    pixel_type=frame.pixel_type)
         write_image(output_path(args.output, number), out, pixel_type=args.depth)
         spent = time.monotonic() - start
         progress.update((i + 1) / len(seq), bar_position=i + 1, frame=number,
@@ -126,7 +139,7 @@ def cmd_encode(args) -> int:
     entry = _entry(args, train=not args.no_train)
     model = entry.load_model(backend=args.backend)
     seq = open_shot(args.shot, args.render or args.frames)
-    latents = model.encode_batches([frame_to_working(seq.read(n).rgb) for n in seq.frames])
+    latents = model.encode_batches(frame_to_working(seq.read(n).rgb) for n in seq.frames)
     out = args.output
     tmp = f"{out}.tmp-{os.getpid()}.npy"
     np.save(tmp, latents.astype(np.float32), allow_pickle=False)
@@ -173,7 +186,7 @@ def cmd_info(args) -> int:
 
 def cmd_demo(args) -> int:
     from .core.demo import run_demo
-    from .core.trainer import parse_duration
+    from .core.settings import parse_duration
 
     result = run_demo(args.out, budget_s=parse_duration(args.budget), progress=_progress("demo"))
     print(f"demo shot:        {result['plates']}")
@@ -186,7 +199,7 @@ def cmd_demo(args) -> int:
 
 def cmd_cache(args) -> int:
     from .core.cache import ModelCache
-    from .core.trainer import parse_duration
+    from .core.settings import parse_duration
 
     cache = ModelCache(args.cache)
     if args.action == "list":
@@ -236,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "reconstruct":
             p.add_argument("--iterations", type=int, default=1, help="reprojection iterations (default 1)")
             p.add_argument("--depth", choices=("uint8", "uint16", "half", "float"), help="output depth (default: input's)")
+            p.add_argument("--keep-channels", action="store_true",
+                           help="copy channels other than RGBA (depth, AOVs) through unchanged (default: dropped)")
         p.set_defaults(func=fn)
 
     p = sub.add_parser("export", help="(re)export a cached model's ONNX graphs, optionally copying them out")

@@ -91,3 +91,12 @@ def test_two_processes_one_trains_the_other_waits_and_reuses(tiny_shot, cache_di
     trained = [err.count('"step"') > 0 for _, err in outs]
     assert sorted(trained) == [False, True], "exactly one process trains"
     assert len(ModelCache(cache_dir).entries()) == 1
+
+
+def test_warm_start_is_its_own_model(tiny_shot, cache_dir):
+    seq = open_shot(tiny_shot["plates"])
+    cold = ModelCache().get_or_train(seq, tiny_settings())
+    donor = cold.load_model().state
+    warm = ModelCache().get_or_train(seq, tiny_settings(), init_state=donor)
+    assert warm.key != cold.key
+    assert ModelCache().get_or_train(seq, tiny_settings(), init_state=donor, train=False).key == warm.key

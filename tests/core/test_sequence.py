@@ -129,3 +129,20 @@ def test_write_leaves_no_partial_file_on_error(tmp_path):
     with pytest.raises(ParameterError):
         write_image(path, Frame(rgb=np.zeros((4, 4, 3), np.float32)), pixel_type="int7")
     assert os.listdir(tmp_path) == []
+
+
+def test_movie_frames_numbered_from_zero(tmp_path):
+    import cv2
+
+    path = str(tmp_path / "clip.mp4")
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), 24, (64, 32))
+    if not writer.isOpened():
+        pytest.skip("this OpenCV build has no mp4v encoder")
+    for i in range(6):
+        writer.write(np.full((32, 64, 3), 40 * i, np.uint8))
+    writer.release()
+    seq = open_shot(path, frames="1-4")
+    assert seq.frames == [1, 2, 3, 4] and seq.size == (64, 32)
+    assert seq.read(3).rgb.mean() > seq.read(1).rgb.mean()
+    with pytest.raises(InputError, match="frame 9 is outside the movie"):
+        open_shot(path, frames="9")

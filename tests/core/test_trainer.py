@@ -4,7 +4,8 @@ import torch
 
 from tests.conftest import tiny_settings
 from vsae.core.sequence import open_shot
-from vsae.core.trainer import parse_duration, train
+from vsae.core.settings import parse_duration
+from vsae.core.trainer import train
 from vsae.core.training_frames import load_training_frames
 from vsae.errors import ParameterError
 

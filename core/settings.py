@@ -1,0 +1,139 @@
+"""Settings of a shot model: its shape (ModelConfig) and how it is trained (TrainSettings). Pure data, no torch,
+so the CLI and host adapters can build and check them in milliseconds."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, fields
+
+from ..errors import ParameterError
+
+STRIDE = 64
+ARCHS = ("fast", "paper")
+LOSSES = ("l1", "mse", "l1+mse")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of a shot model. ``k``: first-layer filters; the latent has ``12 * k`` channels."""
+
+    arch: str = "fast"
+    k: int = 32
+    widths: tuple | None = None  # fast arch: encoder channels at h/4 .. h/64 (five values); None: from k
+    decoder_widths: tuple | None = None  # fast arch: decoder channels at h/4 .. h/64; None: same as the encoder
+
+    def __post_init__(self):
+        if self.arch not in ARCHS:
+            raise ParameterError(f"arch {self.arch!r}: expected one of {', '.join(ARCHS)}")
+        if not 4 <= self.k <= 256:
+            raise ParameterError(f"k {self.k}: expected 4..256")
+        for name in ("widths", "decoder_widths"):
+            value = getattr(self, name)
+            if value is not None:
+                widths = tuple(int(w) for w in value)
+                if self.arch != "fast" or len(widths) != 5 or min(widths) < 1:
+                    raise ParameterError(f"{name} {value}: five positive channel counts, fast arch only")
+                object.__setattr__(self, name, widths)
+
+    @property
+    def stage_widths(self) -> tuple:
+        """Encoder channels of the fast arch at h/4, h/8, h/16, h/32, h/64: wide where the grid is small."""
+        return self.widths or (2 * self.k, 3 * self.k, 4 * self.k, 6 * self.k, 8 * self.k)
+
+    @property
+    def decoder_stage_widths(self) -> tuple:
+        """Decoder channels at h/4 .. h/64. The decoder holds what the model memorises of the shot, and its
+        low-resolution stages are cheap, so it may be wider there than the encoder."""
+        return self.decoder_widths or self.stage_widths
+
+    @property
+    def latent_channels(self) -> int:
+        return 12 * self.k
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def parse_duration(text: str | float | int | None) -> float | None:
+    """``"5m"``, ``"90s"``, ``"1h30m"``, ``"30d"``, ``"300"`` -> seconds; None stays None."""
+    if text is None:
+        return None
+    if isinstance(text, (int, float)):
+        seconds = float(text)
+    else:
+        num = r"(\d+(?:\.\d+)?)"
+        parts = re.fullmatch(rf"\s*(?:{num}d)?\s*(?:{num}h)?\s*(?:{num}m)?\s*(?:{num}s?)?\s*", text)
+        if not parts or not any(parts.groups()):
+            raise ParameterError(f"duration {text!r}: expected a duration such as 90s, 5m, 1h or 30d")
+        d, h, m, s = (float(g) if g else 0.0 for g in parts.groups())
+        seconds = d * 86400 + h * 3600 + m * 60 + s
+    if seconds <= 0:
+        raise ParameterError(f"duration {text!r}: must be more than zero")
+    return seconds
+
+
+@dataclass
+class TrainSettings:
+    """How a shot model is trained. Fields marked ``key`` change the model and so its cache key."""
+
+    arch: str = "fast"
+    k: int = 32
+    widths: tuple | None = None
+    decoder_widths: tuple | None = None
+    budget_s: float | None = 300.0
+    steps: int | None = None
+    batch: int = 4
+    crop: int | None = 256  # side of the random crops (a multiple of 64); None trains on full frames only
+    full_frame_every: int = 4  # every n-th step takes full frames, so the model sees the frame edges
+    lr: float = 6e-3  # bench: 3e-3 22.95 dB, 6e-3 23.20, 1e-2 23.25 on davis-bear after 5 min
+    warmup: float = 0.05  # fraction of the run spent ramping the learning rate up
+    loss: str = "l1"
+    train_scale: float = 1.0  # train on frames resized by this factor (0 < s <= 1)
+    seed: int = 0
+    precision: str = "auto"  # auto | bf16 | fp32
+    # Not part of the key: they change how the run is watched, not the model.
+    checkpoint_every_s: float = 30.0
+    eval_frames: int = 8
+
+    _NOT_KEY = ("checkpoint_every_s", "eval_frames")
+
+    def __post_init__(self):
+        self.model_config  # validates arch, k and widths
+        self.widths, self.decoder_widths = self.model_config.widths, self.model_config.decoder_widths  # as tuples
+        if self.budget_s is None and self.steps is None:
+            raise ParameterError("training needs --budget or --steps")
+        if self.steps is not None and self.steps < 1:
+            raise ParameterError(f"--steps {self.steps}: must be at least 1")
+        if self.budget_s is not None and self.budget_s <= 0:
+            raise ParameterError(f"--budget {self.budget_s}: must be more than zero")
+        if self.batch < 1:
+            raise ParameterError(f"--batch {self.batch}: must be at least 1")
+        if self.crop is not None and (self.crop < STRIDE or self.crop % STRIDE):
+            raise ParameterError(f"--crop {self.crop}: must be a multiple of {STRIDE}")
+        if self.loss not in LOSSES:
+            raise ParameterError(f"--loss {self.loss!r}: expected one of {', '.join(LOSSES)}")
+        if not 0 < self.train_scale <= 1:
+            raise ParameterError(f"--train-scale {self.train_scale}: expected 0 < scale <= 1")
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise ParameterError(f"--precision {self.precision!r}: expected auto, bf16 or fp32")
+        if not self.lr > 0:
+            raise ParameterError(f"--lr {self.lr}: must be more than zero")
+
+    @property
+    def model_config(self) -> ModelConfig:
+        return ModelConfig(self.arch, self.k, self.widths, self.decoder_widths)
+
+    def key_dict(self) -> dict:
+        """The settings that define the trained model, for the cache key."""
+        key = {k: v for k, v in asdict(self).items() if k not in self._NOT_KEY}
+        for name in ("widths", "decoder_widths"):  # lists, as JSON gives them back: a checkpoint compares equal
+            key[name] = list(key[name]) if key[name] else None
+        return key
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainSettings":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
