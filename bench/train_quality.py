@@ -46,7 +46,7 @@ def run(clip: str, budget_s: float, overrides: dict, split: str, init_state=None
         progress.close()
     model = ShotModel(settings.model_config, result.state_dict, backend="torch")
     row = {"clip": clip, "budget_s": budget_s, "split": split, "settings": settings.key_dict(),
-           "steps": result.steps, "frame_iters_per_s": None,
+           "steps": result.steps,
            "trained_psnr": reconstruct_psnr(model, working[train_idx], display[train_idx]),
            "heldout_psnr": reconstruct_psnr(model, working[test_idx], display[test_idx]) if len(test_idx) else None,
            "wall_s": round(time.time() - t, 1)}

@@ -29,5 +29,7 @@ def test_core_imports_no_higher_layer():
 def test_cli_and_plugin_load_without_torch_or_onnxruntime():
     code = ("import sys; sys.modules['torch'] = None; sys.modules['onnxruntime'] = None\n"
             "import vsae.cli, vsae.plugin, vsae.core, vsae.core.sequence, vsae.core.colour\n"
+            "from vsae.plugin.nodes import all_nodes\n"
+            "assert all_nodes()\n"
             "vsae.cli.build_parser()\n")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -226,6 +226,49 @@ def _need_key(args) -> str:
     return args.key
 
 
+def _add_node(sub, node) -> None:
+    """A subcommand for a node: its parameters become options, typed and checked by the node's own Params."""
+    p = sub.add_parser(node.name, help=node.help, description=node.help)
+    _add_shot(p)
+    p.add_argument("-o", "--output", required=True, help="output pattern (out.####.exr)")
+    p.add_argument("--render", help="output frames to render (default: the node's whole output range)")
+    p.add_argument("--no-train", action="store_true", help="fail if the shot's model is not cached instead of training")
+    p.add_argument("--backend", default="auto", choices=("auto", "onnx", "torch"))
+    p.add_argument("--depth", choices=("uint8", "uint16", "half", "float"), help="output depth (default: input's)")
+    g = p.add_argument_group(f"{node.name} parameters")
+    for param in node.params:
+        extra = f" (default {param.default})" if param.default not in (None, "") else ""
+        if param.choices:
+            extra += f" [{'|'.join(param.choices)}]"
+        g.add_argument(f"--{param.name.replace('_', '-')}", dest=f"param_{param.name}", default=param.default,
+                       metavar=param.kind.upper(),
+                       help=param.help + extra)
+    _add_training(p)
+    p.set_defaults(func=cmd_node, node=node)
+
+
+def cmd_node(args) -> int:
+    from .core.sequence import open_shot, parse_frames
+    from .plugin.render_files import render_to_files
+
+    node = args.node
+    params = node.resolve({p.name: getattr(args, f"param_{p.name}") for p in node.params})
+    seq = open_shot(args.shot, args.frames)
+    frames = parse_frames(args.render)
+    entry_holder = []
+
+    def shot_model():
+        entry_holder.append(_entry(args, train=not args.no_train))
+        return entry_holder[0].load_model(backend=args.backend)
+
+    progress = _progress(node.name)
+    written = render_to_files(node, params, seq, args.output, shot_model, frames=frames, depth=args.depth,
+                              progress=progress)
+    progress.close()
+    print(f"wrote {len(written)} frames {written[0]}-{written[-1]} to {args.output}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vsae", description="Video-specific autoencoders for compositing.")
     parser.add_argument("--version", action="version", version=f"vsae {__version__}")
@@ -268,6 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="vsae-demo", help="output folder (default ./vsae-demo)")
     p.add_argument("--budget", default="60s", help="training budget (default 60s)")
     p.set_defaults(func=cmd_demo)
+
+    from .plugin.nodes import all_nodes
+
+    for node in all_nodes():
+        _add_node(sub, node)
 
     p = sub.add_parser("cache", help="list, show, remove or clean cached models")
     p.add_argument("action", choices=("list", "show", "rm", "gc"))

@@ -146,3 +146,16 @@ def test_movie_frames_numbered_from_zero(tmp_path):
     assert seq.read(3).rgb.mean() > seq.read(1).rgb.mean()
     with pytest.raises(InputError, match="frame 9 is outside the movie"):
         open_shot(path, frames="9")
+
+
+@pytest.mark.parametrize("ext,pixel_type", [("tif", "uint8"), ("tif", "uint16"), ("dpx", "uint16"), ("jpg", "uint8"),
+                                            ("png", "uint8")])
+def test_integer_formats_keep_their_depth(tmp_path, ext, pixel_type):
+    rgb = np.linspace(0, 1, 16 * 24 * 3, dtype=np.float32).reshape(16, 24, 3)
+    path = str(tmp_path / f"a.{ext}")
+    write_image(path, Frame(rgb=rgb, pixel_type=pixel_type))
+    frame = read_image(path)
+    assert frame.pixel_type == pixel_type
+    # JPEG is lossy; the others only quantise display values (half a code value, through the sRGB curve)
+    tolerance = 0.08 if ext == "jpg" else 0.006 if pixel_type == "uint8" else 1e-4
+    assert np.abs(frame.rgb - rgb).max() < tolerance

@@ -1,0 +1,148 @@
+"""The one definition of a node that every host uses: inputs, typed parameters, temporal access, render.
+
+A node is described as data (``NodeDefinition``: clip inputs and ``Param``s with default, range, display range and
+help) plus three functions of the parameter values: the output frame range, the source frames one output frame needs,
+and ``render``. The CLI builds its options from the same ``Param``s, the OFX bridge its parameter descriptors, a Nuke
+adapter its knobs: a parameter added once appears everywhere.
+
+Nothing here imports torch or onnxruntime: hosts load node menus in milliseconds. Rendering asks a ``RenderContext``
+for source frames and for the shot model, so the same node renders from files (CLI) or from host images (OFX).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from ..errors import ParameterError
+
+KINDS = ("float", "int", "bool", "choice", "string")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A typed node parameter.
+
+    ``minimum``/``maximum`` are hard limits (a value outside is an error); ``display_min``/``display_max`` are the
+    slider range a host shows (Resolve needs explicit ranges on numeric params).
+    """
+
+    name: str
+    kind: str
+    default: Any
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    display_min: float | None = None
+    display_max: float | None = None
+    choices: tuple = ()
+    label: str = ""
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"param {self.name}: kind {self.kind!r} not in {KINDS}")
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name.replace("_", " ").title()
+
+    def validate(self, value: Any) -> Any:
+        """The value converted to the parameter's type; ParameterError naming the parameter if it does not fit.
+
+        A parameter whose default is None (meaning "automatic") also takes None.
+        """
+        if value is None and self.default is None:
+            return None
+        try:
+            if self.kind == "float":
+                value = float(value)
+            elif self.kind == "int":
+                if isinstance(value, float) and not value.is_integer():
+                    raise ValueError
+                value = int(value)
+            elif self.kind == "bool":
+                value = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+            else:
+                value = str(value)
+        except (TypeError, ValueError):
+            raise ParameterError(f"{self.name} {value!r}: expected {self.kind}") from None
+        if self.kind == "choice" and value not in self.choices:
+            raise ParameterError(f"{self.name} {value!r}: expected one of {', '.join(self.choices)}")
+        if self.kind in ("float", "int"):
+            if value != value:  # NaN
+                raise ParameterError(f"{self.name}: NaN is not a value")
+            if self.minimum is not None and value < self.minimum:
+                raise ParameterError(f"{self.name} {value}: below the minimum {self.minimum}")
+            if self.maximum is not None and value > self.maximum:
+                raise ParameterError(f"{self.name} {value}: above the maximum {self.maximum}")
+        return value
+
+
+@dataclass(frozen=True)
+class ClipInput:
+    """A clip the node reads. ``optional`` inputs may be unconnected (hosts then give no image)."""
+
+    name: str
+    help: str
+    optional: bool = False
+    is_matte: bool = False
+
+
+@dataclass
+class RenderContext:
+    """What a render may ask of its host.
+
+    fetch(input_name, frame) -> vsae.core.sequence.Frame of that input at that source frame.
+    source_frames: the frame numbers the main input holds (its range, in order).
+    shot_model(): the trained ShotModel of the main input (the host decides whether a missing one is trained).
+    latents(frames): latents of those source frames, (N, 12k, h, w), cached across renders.
+    """
+
+    fetch: Callable[[str, int], Any]
+    source_frames: Sequence[int]
+    shot_model: Callable[[], Any]
+    latents: Callable[[Sequence[int]], Any] | None = None
+    abort: Callable[[], bool] = lambda: False
+    cache: dict = field(default_factory=dict)
+
+
+class NodeDefinition:
+    """Base of every node: subclasses set the class attributes and implement ``render``."""
+
+    name: str = ""
+    label: str = ""
+    help: str = ""
+    inputs: tuple = (ClipInput("source", "the shot"),)
+    params: tuple = ()
+    temporal: bool = False  # render needs other frames than the one asked for
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise ParameterError(f"{self.name}: no parameter {name!r}")
+
+    def resolve(self, values: dict | None = None) -> dict:
+        """Defaults filled in, every value validated; unknown names are errors."""
+        values = dict(values or {})
+        unknown = set(values) - {p.name for p in self.params}
+        if unknown:
+            raise ParameterError(f"{self.name}: unknown parameter {sorted(unknown)[0]!r}")
+        resolved = {p.name: p.validate(values.get(p.name, p.default)) for p in self.params}
+        self.check(resolved)
+        return resolved
+
+    def check(self, params: dict) -> None:
+        """Checks across parameters (override); raise ParameterError."""
+
+    def output_frames(self, params: dict, source_frames: Sequence[int]) -> list[int]:
+        """The frame numbers this node renders, given the main input's frames. Default: the same frames."""
+        return list(source_frames)
+
+    def frames_needed(self, frame: int, params: dict, source_frames: Sequence[int]) -> dict[str, list[int]]:
+        """Source frames per input that rendering output ``frame`` reads. Default: the same frame."""
+        return {self.inputs[0].name: [frame]}
+
+    def render(self, frame: int, params: dict, context: RenderContext):
+        """Render output ``frame``; returns a vsae.core.sequence.Frame."""
+        raise NotImplementedError

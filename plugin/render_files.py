@@ -1,0 +1,70 @@
+"""Rendering a node from image files: the host-less context the CLI and farm jobs use.
+
+Frames come from a shot on disk (vsae.core.sequence), the shot model from the model cache, latents are computed
+once per source frame and kept for the run; output frames are written one by one, each atomically.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Sequence
+
+from .node import NodeDefinition, RenderContext
+
+
+def file_context(seq, shot_model: Callable) -> RenderContext:
+    """A RenderContext over a ShotSequence; ``shot_model`` is called (once) when a render needs the model."""
+    frames_cache: dict = {}
+    latent_cache: dict = {}
+    model_cache: list = []
+
+    def fetch(_input: str, frame: int):
+        if frame not in frames_cache:
+            if len(frames_cache) > 8:  # retimes walk forward: keep a few recent frames, not the shot
+                frames_cache.pop(next(iter(frames_cache)))
+            frames_cache[frame] = seq.read(frame)
+        return frames_cache[frame]
+
+    def model():
+        if not model_cache:
+            model_cache.append(shot_model())
+        return model_cache[0]
+
+    def latents(frames: Sequence[int]):
+        import numpy as np
+
+        from ..core.inference import frame_to_working
+
+        missing = [f for f in frames if f not in latent_cache]
+        if missing:
+            z = model().encode_batches(frame_to_working(fetch("source", f).rgb) for f in missing)
+            latent_cache.update(zip(missing, z))
+        return np.stack([latent_cache[f] for f in frames])
+
+    return RenderContext(fetch=fetch, source_frames=list(seq.frames), shot_model=model, latents=latents)
+
+
+def render_to_files(node: NodeDefinition, params: dict, seq, output_pattern: str, shot_model: Callable,
+                    frames: Sequence[int] | None = None, depth: str | None = None, progress=None) -> list[int]:
+    """Render ``frames`` (default: all the node's output frames) of ``node`` over ``seq`` into ``output_pattern``.
+
+    params must come from ``node.resolve``. Returns the frame numbers written.
+    """
+    from ..core.sequence import output_path, write_image
+    from ..errors import ParameterError
+
+    context = file_context(seq, shot_model)
+    available = node.output_frames(params, context.source_frames)
+    wanted = list(frames) if frames is not None else available
+    outside = [f for f in wanted if f not in set(available)]
+    if outside:
+        raise ParameterError(f"{node.name}: output frame {outside[0]} is outside the output range "
+                             f"{available[0]}-{available[-1]}")
+    start = time.monotonic()
+    for i, frame in enumerate(wanted):
+        write_image(output_path(output_pattern, frame), node.render(frame, params, context), pixel_type=depth)
+        if progress is not None:
+            spent = time.monotonic() - start
+            progress.update((i + 1) / len(wanted), bar_position=i + 1, frame=frame,
+                            eta_s=round(spent / (i + 1) * (len(wanted) - i - 1), 1))
+    return wanted

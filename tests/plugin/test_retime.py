@@ -1,0 +1,95 @@
+"""Retime as a node: timing, numbering, validation and exact passthrough, without a host."""
+
+import numpy as np
+import pytest
+
+from tests.test_cli import TINY
+from vsae.cli import main
+from vsae.core.sequence import Frame, open_shot
+from vsae.errors import ParameterError
+from vsae.plugin.node import RenderContext
+from vsae.plugin.nodes import load_node
+
+SOURCE = list(range(1001, 1013))  # 12 frames
+
+
+@pytest.fixture
+def node():
+    return load_node("retime")
+
+
+def _context(frames=SOURCE):
+    """Source frame n is a flat image of value n (with an alpha of n / 2000): easy to check blends by eye."""
+    def fetch(_name, f):
+        return Frame(rgb=np.full((4, 6, 3), float(f), np.float32), alpha=np.full((4, 6, 1), f / 2000, np.float32),
+                     pixel_type="float")
+
+    def no_model():
+        raise AssertionError("this render must not need the model")
+
+    return RenderContext(fetch=fetch, source_frames=frames, shot_model=no_model)
+
+
+@pytest.mark.parametrize("values,message", [
+    ({"speed": 0}, "speed 0.0: below the minimum"),
+    ({"speed": -1}, "speed -1.0: below the minimum"),
+    ({"speed": "fast"}, "speed 'fast': expected float"),
+    ({"method": "optical"}, "method 'optical': expected one of"),
+    ({"iterations": 2.5}, "iterations 2.5: expected int"),
+    ({"timing": "curve"}, "timing=curve needs keyframes"),
+    ({"timing": "curve", "curve": "1:a"}, "expected output:source pairs"),
+    ({"warp": 1}, "unknown parameter 'warp'"),
+])
+def test_bad_parameters_are_named(node, values, message):
+    with pytest.raises(ParameterError, match=message):
+        node.resolve(values)
+
+
+def test_out_of_range_input_frames(node):
+    with pytest.raises(ParameterError, match="outside the shot's frames 1001-1012"):
+        node.output_frames(node.resolve({"input_first": 990}), SOURCE)
+
+
+def test_half_speed_numbering(node):
+    params = node.resolve({"speed": 0.5})
+    out = node.output_frames(params, SOURCE)
+    assert out == list(range(1001, 1024))  # 11 source intervals at half speed, plus the last frame
+    assert node.frames_needed(1002, params, SOURCE) == {"source": [1001, 1002]}
+    renumbered = node.output_frames(node.resolve({"speed": 0.5, "output_first": 1}), SOURCE)
+    assert renumbered == list(range(1, 24))
+
+
+def test_double_speed_and_never_past_the_end(node):
+    params = node.resolve({"speed": 2.0, "output_last": 1020})
+    ctx = _context()
+    assert node.render(1003, params, ctx).rgb[0, 0, 0] == 1005.0
+    assert node.render(1020, params, ctx).rgb[0, 0, 0] == 1012.0  # held at the last source frame
+
+
+def test_blend_and_alpha_are_retimed_together(node):
+    params = node.resolve({"speed": 0.25, "method": "blend"})
+    frame = node.render(1002, params, _context())  # source time 1001.25
+    np.testing.assert_allclose(frame.rgb, 1001.25)
+    np.testing.assert_allclose(frame.alpha, 1001.25 / 2000, rtol=1e-6)
+
+
+def test_curve_on_integer_source_times_passes_frames_through_exactly(node):
+    params = node.resolve({"timing": "curve", "curve": "1:1012, 12:1001"})  # reversed, one source frame per output
+    ctx = _context()
+    assert node.output_frames(params, SOURCE) == list(range(1, 13))
+    for out, src in zip(range(1, 13), range(1012, 1000, -1)):
+        np.testing.assert_array_equal(node.render(out, params, ctx).rgb, ctx.fetch("source", src).rgb)
+
+
+def test_cli_renders_a_range_on_the_procedural_shot(tiny_shot, cache_dir, tmp_path):
+    out = str(tmp_path / "slow.####.exr")
+    assert main(["retime", tiny_shot["plates"], *TINY, "--speed", "0.5", "--render", "1001-1004", "-o", out]) == 0
+    rendered = open_shot(out)
+    assert rendered.frames == [1001, 1002, 1003, 1004]
+    src = open_shot(tiny_shot["plates"])
+    np.testing.assert_array_equal(rendered.read(1001).rgb, src.read(1001).rgb)  # integer time: the plate itself
+    np.testing.assert_array_equal(rendered.read(1003).rgb, src.read(1002).rgb)
+    mid = rendered.read(1002).rgb  # time 1001.5: decoded from blended latents, between the two plates
+    assert mid.shape == (64, 128, 3) and np.isfinite(mid).all()
+    assert not np.array_equal(mid, src.read(1001).rgb)
+    assert main(["retime", tiny_shot["plates"], *TINY, "--render", "1500", "-o", out]) == 2
