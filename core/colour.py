@@ -6,7 +6,8 @@ The working transform (documented in the README) is, per channel,
     w = s / (1 + |s|)                               (a soft knee: all of R maps into (-1, 1))
 
 and its inverse ``x = sign(w) * (|w| / (1 - |w|) / GAIN) ** GAMMA``. Values above 1.0 (highlights) and below 0.0
-(negative lobes of resampling filters) survive the round trip; nothing is clipped. With GAIN = 2, mid grey 0.18 lands
+(negative lobes of resampling filters) survive the round trip; nothing is clipped up to +-65504 (the half-float
+range), where the network's outputs are held. With GAIN = 2, mid grey 0.18 lands
 near 0.48, 1.0 at 0.67 and 16.0 at 0.88, so display-range content fills most of the range the network sees.
 
 Integer files (8/16-bit PNG, TIFF, JPEG, DPX) hold display-encoded values; ``decode_display``/``encode_display``
@@ -20,8 +21,9 @@ import numpy as np
 
 GAIN = 2.0
 GAMMA = 2.2
-# The network's output is clamped here before the inverse: the knee's inverse has a pole at |w| = 1.
-WORKING_LIMIT = 0.9999
+# The network's output is held inside this before the inverse (the knee's inverse has a pole at |w| = 1). It is the
+# working value of 65504, the largest half float: every value a half EXR can hold round-trips exactly.
+WORKING_LIMIT = 0.99679
 
 
 def to_working(linear: np.ndarray) -> np.ndarray:

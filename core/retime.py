@@ -6,7 +6,8 @@ source range: a retime never extrapolates past the shot's first or last frame.
 
 Methods for a fractional source time t between frames a = floor(t) and b = a + 1, alpha = t - a:
 ``latent`` decodes (1 - alpha) f(x_a) + alpha f(x_b) (the paper's temporal super-resolution); ``latent`` with
-iterations > 0 reprojects that decode n more times; ``blend`` mixes the two frames; ``nearest`` shows the closer one.
+iterations > 0 reprojects that decode n more times; ``flow`` warps both frames along OpenCV DIS optical flow and mixes
+them (the benchmark's flow baseline); ``blend`` mixes the two frames; ``nearest`` shows the closer one.
 At an integer t every method returns the source frame itself, bit for bit.
 """
 
@@ -20,7 +21,7 @@ import numpy as np
 
 from ..errors import ParameterError
 
-METHODS = ("latent", "blend", "nearest")
+METHODS = ("latent", "flow", "blend", "nearest")
 
 
 def parse_curve(text: str) -> list[tuple[float, float]]:
@@ -93,3 +94,31 @@ def interpolate_latents(z_a: np.ndarray, z_b: np.ndarray, alpha: float) -> np.nd
 def blend_frames(x_a: np.ndarray, x_b: np.ndarray, alpha: float) -> np.ndarray:
     """(1 - alpha) x_a + alpha x_b for any arrays of one shape (colour or alpha planes)."""
     return ((1.0 - alpha) * x_a + alpha * x_b).astype(np.float32)
+
+
+def _flow_grey(rgb: np.ndarray) -> np.ndarray:
+    from .metrics import to_display
+
+    grey = to_display(rgb).mean(axis=2)
+    return np.round(grey * 255).astype(np.uint8)
+
+
+def flow_inbetween(a: np.ndarray, b: np.ndarray, alpha: float) -> np.ndarray:
+    """The frame at alpha between a and b by DIS optical flow (preset MEDIUM), both ways.
+
+    a, b: (H, W, C) float32 (colour or alpha planes stacked on C). Each neighbour is warped toward time alpha
+    along its flow, I(x) = (1 - alpha) a(x - alpha F_ab(x)) + alpha b(x - (1 - alpha) F_ba(x)).
+    """
+    import cv2
+
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    ga, gb = _flow_grey(a[:, :, :3]), _flow_grey(b[:, :, :3])
+    f_ab, f_ba = dis.calc(ga, gb, None), dis.calc(gb, ga, None)
+    h, w = ga.shape
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+
+    def warp(img, flow, t):
+        return cv2.remap(img, gx - t * flow[..., 0], gy - t * flow[..., 1], cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REFLECT).reshape(img.shape)
+
+    return ((1 - alpha) * warp(a, f_ab, alpha) + alpha * warp(b, f_ba, 1 - alpha)).astype(np.float32)

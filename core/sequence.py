@@ -70,11 +70,12 @@ class ShotSequence:
     (1001, (1920, 1080))
     """
 
-    def __init__(self, paths: dict[int, str], label: str):
+    def __init__(self, paths: dict[int, str], label: str, colorspace: str = "auto"):
         if not paths:
             raise InputError(f"{label}: no frames")
         self._paths = dict(sorted(paths.items()))
         self.label = label
+        self.colorspace = colorspace  # how the files are encoded (see read_image); part of the shot's identity
         self.frames: list[int] = list(self._paths)
 
     def __len__(self) -> int:
@@ -91,12 +92,12 @@ class ShotSequence:
         """(width, height) of the first frame, read from its header only."""
         return image_size(self.path(self.frames[0]))
 
-    def read(self, frame: int, keep_extra: bool = False, colorspace: str = "auto", premultiplied: bool = True) -> Frame:
-        return read_image(self.path(frame), keep_extra, colorspace, premultiplied)
+    def read(self, frame: int, keep_extra: bool = False, premultiplied: bool = True) -> Frame:
+        return read_image(self.path(frame), keep_extra, self.colorspace, premultiplied)
 
     def stat_key(self) -> str:
         """A cheap identity of the files (names, sizes, modification times): no pixel is read."""
-        h = xxhash.xxh3_128()
+        h = xxhash.xxh3_128(self.colorspace.encode())
         for frame, path in self._paths.items():
             st = os.stat(path)
             h.update(f"{frame}\0{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
@@ -104,12 +105,10 @@ class ShotSequence:
 
     def content_digest(self) -> str:
         """xxh3-128 of every file's bytes, in frame order: the same shot copied elsewhere has the same digest."""
-        h = xxhash.xxh3_128()
+        h = xxhash.xxh3_128(b"" if self.colorspace == "auto" else self.colorspace.encode())
         for frame, path in self._paths.items():
             h.update(f"{frame}\n".encode())
-            with open(path, "rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 22), b""):
-                    h.update(chunk)
+            _hash_file(h, path)
         return h.hexdigest()
 
 
@@ -139,7 +138,7 @@ class MovieSequence(ShotSequence):
     def size(self) -> tuple[int, int]:
         return self._width, self._height
 
-    def read(self, frame: int, keep_extra: bool = False, colorspace: str = "auto", premultiplied: bool = True) -> Frame:
+    def read(self, frame: int, keep_extra: bool = False, premultiplied: bool = True) -> Frame:
         import cv2
 
         self.path(frame)  # validates the frame number
@@ -156,23 +155,29 @@ class MovieSequence(ShotSequence):
 
     def stat_key(self) -> str:
         st = os.stat(self.movie_path)
-        frames = ",".join(map(str, self.frames))
-        return xxhash.xxh3_128(f"{os.path.abspath(self.movie_path)}\0{st.st_size}\0{st.st_mtime_ns}\0{frames}".encode()).hexdigest()
+        ident = f"{os.path.abspath(self.movie_path)}\0{st.st_size}\0{st.st_mtime_ns}\0{','.join(map(str, self.frames))}"
+        return xxhash.xxh3_128(ident.encode()).hexdigest()
 
     def content_digest(self) -> str:
         h = xxhash.xxh3_128(",".join(map(str, self.frames)).encode())
-        with open(self.movie_path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 22), b""):
-                h.update(chunk)
+        _hash_file(h, self.movie_path)
         return h.hexdigest()
 
 
-def open_shot(spec: str | os.PathLike, frames: str | Iterable[int] | None = None) -> ShotSequence:
+def _hash_file(h, path: str) -> None:
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            h.update(chunk)
+
+
+def open_shot(spec: str | os.PathLike, frames: str | Iterable[int] | None = None,
+              colorspace: str = "auto") -> ShotSequence:
     """Find a shot's frames on disk.
 
     spec: a sequence pattern (``shot.####.exr``, ``shot.%04d.exr``, ``shot.1001-1100#.exr``), a folder holding one
     sequence, a single image, or a movie file. frames: a fileseq range string or frame numbers; None takes every
-    frame on disk, and then a gap in the numbering is an error naming the first missing file.
+    frame on disk, and then a gap in the numbering is an error naming the first missing file. colorspace: how the
+    files are encoded (see ``read_image``; movies are always read as sRGB).
     """
     spec = str(spec)
     wanted = parse_frames(frames) if isinstance(frames, (str, type(None))) else [int(f) for f in frames]
@@ -186,7 +191,7 @@ def open_shot(spec: str | os.PathLike, frames: str | Iterable[int] | None = None
     elif path.is_file() and not _has_padding(spec):
         if wanted and len(wanted) > 1:
             raise ParameterError(f"{spec}: a single image has one frame; --frames asks for {len(wanted)}")
-        return ShotSequence({(wanted or [0])[0]: spec}, label=spec)
+        return ShotSequence({(wanted or [0])[0]: spec}, label=spec, colorspace=colorspace)
     else:
         try:
             seq = fileseq.FileSequence(spec, pad_style=fileseq.PAD_STYLE_HASH1)
@@ -210,7 +215,7 @@ def open_shot(spec: str | os.PathLike, frames: str | Iterable[int] | None = None
     for f, p in paths.items():
         if not os.path.isfile(p):
             raise InputError(f"{spec}: frame {f} is missing ({p})")
-    return ShotSequence(paths, label=spec)
+    return ShotSequence(paths, label=spec, colorspace=colorspace)
 
 
 def _has_padding(spec: str) -> bool:
@@ -335,24 +340,25 @@ def _split_channels(pixels: np.ndarray, names: list[str], alpha_index: int, path
     return np.ascontiguousarray(rgb), alpha, extra
 
 
-def _to_linear(rgb: np.ndarray, pixel_type: str, colorspace: str, path: str) -> np.ndarray:
+def _file_colorspace(pixel_type: str, colorspace: str) -> str:
+    """``auto`` resolved: float files hold scene-linear values, integer files display-encoded sRGB."""
     if colorspace == "auto":
-        colorspace = "linear" if pixel_type in ("half", "float") else "srgb"
-    if colorspace == "linear":
-        return rgb
-    if colorspace == "srgb":
-        return colour.srgb_to_linear(rgb)
-    return _ocio_convert(rgb, colorspace, "scene_linear", path)
+        return "linear" if pixel_type in ("half", "float") else "srgb"
+    return colorspace
+
+
+def _to_linear(rgb: np.ndarray, pixel_type: str, colorspace: str, path: str) -> np.ndarray:
+    space = _file_colorspace(pixel_type, colorspace)
+    if space in ("linear", "srgb"):
+        return rgb if space == "linear" else colour.srgb_to_linear(rgb)
+    return _ocio_convert(rgb, space, "scene_linear", path)
 
 
 def _from_linear(rgb: np.ndarray, pixel_type: str, colorspace: str, path: str) -> np.ndarray:
-    if colorspace == "auto":
-        colorspace = "linear" if pixel_type in ("half", "float") else "srgb"
-    if colorspace == "linear":
-        return rgb
-    if colorspace == "srgb":
-        return colour.linear_to_srgb(rgb)
-    return _ocio_convert(rgb, "scene_linear", colorspace, path)
+    space = _file_colorspace(pixel_type, colorspace)
+    if space in ("linear", "srgb"):
+        return rgb if space == "linear" else colour.linear_to_srgb(rgb)
+    return _ocio_convert(rgb, "scene_linear", space, path)
 
 
 def _ocio_convert(rgb: np.ndarray, src: str, dst: str, path: str) -> np.ndarray:
@@ -395,6 +401,8 @@ def write_image(path: str, frame: Frame, pixel_type: str | None = None, colorspa
         names.append(name)
     pixels = np.concatenate(planes, axis=2).astype(np.float32)
     type_desc = {"uint8": oiio.UINT8, "uint16": oiio.UINT16, "half": oiio.HALF, "float": oiio.FLOAT}[pixel_type]
+    if pixel_type == "half":
+        pixels = np.clip(pixels, -65504.0, 65504.0)  # half's finite range: beyond it a half file would hold Inf
     if pixel_type in ("uint8", "uint16"):
         top = 255.0 if pixel_type == "uint8" else 65535.0
         pixels = np.clip(np.round(pixels * top), 0, top) / top  # integers cannot hold out-of-range display values

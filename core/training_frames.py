@@ -9,7 +9,7 @@ from . import colour
 from .sequence import ShotSequence
 
 
-def load_training_frames(seq: ShotSequence, scale: float = 1.0, colorspace: str = "auto") -> np.ndarray:
+def load_training_frames(seq: ShotSequence, scale: float = 1.0) -> np.ndarray:
     """Every frame of ``seq`` in the working range, resized by ``scale`` (area filter).
 
     Returns (N, H, W, 3) float16: two bytes a value keeps a 100-frame 1080p shot near 1.2 GB.
@@ -20,7 +20,7 @@ def load_training_frames(seq: ShotSequence, scale: float = 1.0, colorspace: str 
     out = None
     first_size = None
     for i, number in enumerate(seq.frames):
-        frame = seq.read(number, colorspace=colorspace)
+        frame = seq.read(number)
         if first_size is None:
             first_size = frame.size
         elif frame.size != first_size:

@@ -62,7 +62,8 @@ def render_to_files(node: NodeDefinition, params: dict, seq, output_pattern: str
                              f"{available[0]}-{available[-1]}")
     start = time.monotonic()
     for i, frame in enumerate(wanted):
-        write_image(output_path(output_pattern, frame), node.render(frame, params, context), pixel_type=depth)
+        write_image(output_path(output_pattern, frame), node.render(frame, params, context), pixel_type=depth,
+                    colorspace=seq.colorspace)
         if progress is not None:
             spent = time.monotonic() - start
             progress.update((i + 1) / len(wanted), bar_position=i + 1, frame=frame,

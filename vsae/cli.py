@@ -21,6 +21,9 @@ def _add_shot(p: argparse.ArgumentParser) -> None:
     p.add_argument("shot", help="sequence (shot.####.exr, shot.%%04d.exr), folder, or movie file")
     p.add_argument("--frames", help="frames of the shot the model is trained on: 1001-1100, 1001-1100x2 (default: all)")
     p.add_argument("--cache", help="model cache folder (default: $VSAE_CACHE or the user cache folder)")
+    p.add_argument("--colorspace", default="auto",
+                   help="how the files are encoded: auto (float linear, integer sRGB), linear, srgb, or an OCIO "
+                        "colour space (needs $OCIO); outputs are written the same way")
 
 
 def _add_training(p: argparse.ArgumentParser) -> None:
@@ -81,7 +84,7 @@ def _entry(args, train: bool):
     if getattr(args, "model", None):
         return cache.resolve(args.model)
     settings = _settings(args)  # parameters are checked before any file is touched
-    seq = open_shot(args.shot, args.frames)
+    seq = open_shot(args.shot, args.frames, args.colorspace)
     init_state = _init_state(cache, args.init_from) if args.init_from else None
     progress = _progress("train", total=settings.steps)
     try:
@@ -114,14 +117,14 @@ def cmd_reconstruct(args) -> int:
         raise ParameterError(f"--iterations {args.iterations}: must be at least 1")
     entry = _entry(args, train=not args.no_train)
     model = entry.load_model(backend=args.backend)
-    seq = open_shot(args.shot, args.render or args.frames)
+    seq = open_shot(args.shot, args.render or args.frames, args.colorspace)
     progress = _progress("reconstruct", total=len(seq))
     start = time.monotonic()
     for i, number in enumerate(seq.frames):
         frame = seq.read(number, keep_extra=args.keep_channels)
         out = Frame(rgb=reconstruct(model, frame.rgb, args.iterations), alpha=frame.alpha, extra=frame.extra,
                     pixel_type=frame.pixel_type)
-        write_image(output_path(args.output, number), out, pixel_type=args.depth)
+        write_image(output_path(args.output, number), out, pixel_type=args.depth, colorspace=seq.colorspace)
         spent = time.monotonic() - start
         progress.update((i + 1) / len(seq), bar_position=i + 1, frame=number,
                         eta_s=round(spent / (i + 1) * (len(seq) - i - 1), 1))
@@ -138,7 +141,7 @@ def cmd_encode(args) -> int:
 
     entry = _entry(args, train=not args.no_train)
     model = entry.load_model(backend=args.backend)
-    seq = open_shot(args.shot, args.render or args.frames)
+    seq = open_shot(args.shot, args.render or args.frames, args.colorspace)
     latents = model.encode_batches(frame_to_working(seq.read(n).rgb) for n in seq.frames)
     out = args.output
     tmp = f"{out}.tmp-{os.getpid()}.npy"
@@ -173,7 +176,7 @@ def cmd_info(args) -> int:
     from .core.cache import ModelCache
     from .core.sequence import open_shot
 
-    seq = open_shot(args.shot, args.frames)
+    seq = open_shot(args.shot, args.frames, args.colorspace)
     w, h = seq.size
     info = {"shot": seq.label, "frames": f"{seq.frames[0]}-{seq.frames[-1]}", "count": len(seq), "size": [w, h]}
     entry = ModelCache(args.cache).find(seq, _settings(args).key_dict())
@@ -231,6 +234,8 @@ def _add_node(sub, node) -> None:
     p = sub.add_parser(node.name, help=node.help, description=node.help)
     _add_shot(p)
     p.add_argument("-o", "--output", required=True, help="output pattern (out.####.exr)")
+    p.add_argument("--plates", help="the shot whose model renders, as trained (default: the input shot itself)")
+    p.add_argument("--plate-frames", help="frames of --plates the model was trained on (default: all)")
     p.add_argument("--render", help="output frames to render (default: the node's whole output range)")
     p.add_argument("--no-train", action="store_true", help="fail if the shot's model is not cached instead of training")
     p.add_argument("--backend", default="auto", choices=("auto", "onnx", "torch"))
@@ -253,12 +258,14 @@ def cmd_node(args) -> int:
 
     node = args.node
     params = node.resolve({p.name: getattr(args, f"param_{p.name}") for p in node.params})
-    seq = open_shot(args.shot, args.frames)
+    seq = open_shot(args.shot, args.frames, args.colorspace)
     frames = parse_frames(args.render)
     entry_holder = []
 
     def shot_model():
-        entry_holder.append(_entry(args, train=not args.no_train))
+        plates = argparse.Namespace(**{**vars(args), "shot": args.plates or args.shot,
+                                       "frames": args.plate_frames if args.plates else args.frames})
+        entry_holder.append(_entry(plates, train=not args.no_train))
         return entry_holder[0].load_model(backend=args.backend)
 
     progress = _progress(node.name)

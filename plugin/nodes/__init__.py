@@ -9,6 +9,7 @@ from importlib import import_module
 
 NODES = {
     "retime": "vsae.plugin.nodes.retime:RetimeNode",
+    "upres": "vsae.plugin.nodes.upres:UpresNode",
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...core.retime import METHODS, blend_frames, neighbours, output_length, parse_curve, source_time
 from ...errors import ParameterError
 from ..node import NodeDefinition, Param, RenderContext
@@ -18,7 +20,8 @@ class RetimeNode(NodeDefinition):
         Param("speed", "float", 0.5, "output speed: 0.5 plays at half speed (slow motion), 2 at double speed",
               minimum=0.01, maximum=100.0, display_min=0.1, display_max=4.0),
         Param("curve", "string", "", "keyframes output:source, e.g. 1001:1001,1100:1050, or a file of two columns"),
-        Param("method", "choice", "latent", "latent: decode blended latents; blend: mix frames; nearest: hold",
+        Param("method", "choice", "latent",
+              "latent: decode blended latents; flow: DIS optical flow warp; blend: mix frames; nearest: hold",
               choices=METHODS),
         Param("iterations", "int", 0, "reprojections of a decoded in-between (sharpens, slower)",
               minimum=0, maximum=50, display_min=0, display_max=10),
@@ -93,6 +96,12 @@ class RetimeNode(NodeDefinition):
         matte = blend_frames(fa.alpha, fb.alpha, alpha) if fa.alpha is not None and fb.alpha is not None else None
         if params["method"] == "blend":
             rgb = blend_frames(fa.rgb, fb.rgb, alpha)
+        elif params["method"] == "flow":
+            from ...core.retime import flow_inbetween
+
+            stacked = [np.concatenate([f.rgb] + ([f.alpha] if matte is not None else []), axis=2) for f in (fa, fb)]
+            both = flow_inbetween(stacked[0], stacked[1], alpha)  # the matte moves with the colour
+            rgb, matte = both[:, :, :3], (both[:, :, 3:] if matte is not None else None)
         else:
             from ...core.padding import stride_pads
             from ...core.retime import interpolate_latents

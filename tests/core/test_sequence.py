@@ -159,3 +159,22 @@ def test_integer_formats_keep_their_depth(tmp_path, ext, pixel_type):
     # JPEG is lossy; the others only quantise display values (half a code value, through the sRGB curve)
     tolerance = 0.08 if ext == "jpg" else 0.006 if pixel_type == "uint8" else 1e-4
     assert np.abs(frame.rgb - rgb).max() < tolerance
+
+
+def test_named_colour_space_goes_through_ocio(tmp_path, monkeypatch):
+    path = str(tmp_path / "grey.png")
+    write_image(path, Frame(rgb=np.full((4, 4, 3), 0.5, np.float32), pixel_type="uint8"), colorspace="linear")
+    monkeypatch.delenv("OCIO", raising=False)
+    with pytest.raises(ParameterError, match=r"needs \$OCIO"):
+        read_image(path, colorspace="sRGB - Texture")
+    monkeypatch.setenv("OCIO", "ocio://default")  # OpenColorIO's built-in config: no file to ship
+    via_ocio = read_image(path, colorspace="sRGB - Texture").rgb
+    np.testing.assert_allclose(via_ocio, read_image(path, colorspace="srgb").rgb, atol=1e-3)
+
+
+def test_the_files_encoding_is_part_of_the_shots_identity(tmp_path):
+    _write_seq(tmp_path, [1, 2], ext="png", pixel_type="uint8")
+    auto = open_shot(os.path.join(tmp_path, "shot.####.png"))
+    linear = open_shot(os.path.join(tmp_path, "shot.####.png"), colorspace="linear")
+    assert auto.stat_key() != linear.stat_key() and auto.content_digest() != linear.content_digest()
+    assert linear.read(1).rgb.mean() > auto.read(1).rgb.mean()  # sRGB 0.25 decodes darker than linear 0.25

@@ -93,3 +93,16 @@ def test_cli_renders_a_range_on_the_procedural_shot(tiny_shot, cache_dir, tmp_pa
     assert mid.shape == (64, 128, 3) and np.isfinite(mid).all()
     assert not np.array_equal(mid, src.read(1001).rgb)
     assert main(["retime", tiny_shot["plates"], *TINY, "--render", "1500", "-o", out]) == 2
+
+
+def test_flow_follows_a_moving_square_where_blend_ghosts():
+    from vsae.core.retime import blend_frames, flow_inbetween
+    from vsae.core.procedural import ProceduralShot
+
+    shot = ProceduralShot(width=128, height=64, frames=12)
+    a, _ = shot.render(4.0)
+    b, _ = shot.render(5.0)
+    truth, _ = shot.render(4.5)
+    flow_err = np.abs(flow_inbetween(a, b, 0.5) - truth).mean()
+    blend_err = np.abs(blend_frames(a, b, 0.5) - truth).mean()
+    assert flow_err < blend_err

@@ -1,0 +1,107 @@
+"""Upres: upsample a low-res frame, then pull it onto the shot's manifold by iterative reprojection.
+
+x_0 = upsample(low), x_{n+1} = g(f(x_n)) (the paper's spatial super-resolution). Optional detail-preserve puts the
+input's own low frequencies back after each step, so the output downsampled again matches the input. Frames larger
+than one pass should hold are reprojected in overlapping tiles, blended with linear ramps across the overlaps.
+All arrays here are working-range, channels last: (H, W, 3) float32.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import ParameterError
+
+FILTERS = ("bicubic", "bilinear", "lanczos", "nearest")
+
+
+def _cv2_filter(name: str) -> int:
+    import cv2
+
+    return {"bicubic": cv2.INTER_CUBIC, "bilinear": cv2.INTER_LINEAR, "lanczos": cv2.INTER_LANCZOS4,
+            "nearest": cv2.INTER_NEAREST}[name]
+
+
+def default_iterations(factor: float) -> int:
+    """Reprojections by upscale factor: one more per octave (2x: 2, 4x: 3, 8x: 4, 16x: 5; the paper uses 5)."""
+    return max(1, math.ceil(math.log2(max(factor, 1.0))) + 1)
+
+
+def resize(x: np.ndarray, size: tuple[int, int], filter: str = "bicubic") -> np.ndarray:
+    """(H, W, C) -> (h', w', C) at size (width, height). Area filter when shrinking, ``filter`` when growing."""
+    import cv2
+
+    if filter not in FILTERS:
+        raise ParameterError(f"filter {filter!r}: expected one of {', '.join(FILTERS)}")
+    shrinking = size[0] < x.shape[1] or size[1] < x.shape[0]
+    out = cv2.resize(np.ascontiguousarray(x), size, interpolation=cv2.INTER_AREA if shrinking else _cv2_filter(filter))
+    return out.reshape(size[1], size[0], -1) if x.ndim == 3 else out
+
+
+def keep_low_frequencies(out: np.ndarray, low: np.ndarray, filter: str = "bicubic", steps: int = 3) -> np.ndarray:
+    """``out`` corrected so that its area-downsample matches ``low``: iterative back-projection,
+    out += up(low - down(out)), ``steps`` times (one step leaves the error of down(up(.)) != identity).
+
+    out: (H, W, 3) high-res; low: (h, w, 3) the input.
+    """
+    size, low_size = (out.shape[1], out.shape[0]), (low.shape[1], low.shape[0])
+    for _ in range(steps):
+        out = out + resize(low - resize(out, low_size), size, filter)
+    return out.astype(np.float32)
+
+
+def _ramp(n: int, overlap: int, at_start: bool, at_end: bool) -> np.ndarray:
+    w = np.ones(n, np.float32)
+    if overlap > 0:
+        ramp = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
+        if not at_start:
+            w[:overlap] = ramp
+        if not at_end:
+            w[-overlap:] = ramp[::-1]
+    return w
+
+
+def tile_origins(length: int, tile: int, overlap: int) -> list[int]:
+    """Start offsets of tiles of ``tile`` pixels covering ``length`` with at least ``overlap`` shared."""
+    if length <= tile:
+        return [0]
+    step = tile - overlap
+    starts = list(range(0, length - tile, step)) + [length - tile]
+    return sorted(set(starts))
+
+
+def reproject(model, x: np.ndarray, iterations: int, tile: int = 0, overlap: int = 64,
+              low: np.ndarray | None = None, filter: str = "bicubic") -> np.ndarray:
+    """Iterative reprojection of one frame, whole or in tiles.
+
+    x: (H, W, 3) working range. tile: tile side in pixels (0: the whole frame in one pass). low: the low-res input,
+    to keep its low frequencies after every step (detail-preserve). Returns (H, W, 3).
+    """
+    h, w = x.shape[:2]
+    for _ in range(iterations):
+        if tile <= 0 or (h <= tile and w <= tile):
+            x = model.reproject(x.transpose(2, 0, 1)[None])[0].transpose(1, 2, 0)
+        else:
+            x = _reproject_tiles(model, x, tile, overlap)
+        if low is not None:
+            x = keep_low_frequencies(x, low, filter)
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def _reproject_tiles(model, x: np.ndarray, tile: int, overlap: int) -> np.ndarray:
+    h, w = x.shape[:2]
+    acc = np.zeros_like(x, dtype=np.float32)
+    weight = np.zeros((h, w, 1), np.float32)
+    ys, xs = tile_origins(h, tile, overlap), tile_origins(w, tile, overlap)
+    for y0 in ys:
+        for x0 in xs:
+            patch = x[y0:y0 + tile, x0:x0 + tile]
+            out = model.reproject(patch.transpose(2, 0, 1)[None])[0].transpose(1, 2, 0)
+            wy = _ramp(patch.shape[0], overlap, y0 == 0, y0 + patch.shape[0] >= h)
+            wx = _ramp(patch.shape[1], overlap, x0 == 0, x0 + patch.shape[1] >= w)
+            wgt = (wy[:, None] * wx[None, :])[:, :, None]
+            acc[y0:y0 + tile, x0:x0 + tile] += out * wgt
+            weight[y0:y0 + tile, x0:x0 + tile] += wgt
+    return acc / weight

@@ -1,0 +1,60 @@
+"""Upres: upsample low-res frames of a shot (or of a part the model never saw) and reproject them through its model."""
+
+from __future__ import annotations
+
+from ...core.upres import FILTERS
+from ...errors import ParameterError
+from ..node import ClipInput, NodeDefinition, Param, RenderContext
+
+
+class UpresNode(NodeDefinition):
+    name = "upres"
+    label = "VSAE Upres"
+    help = ("Upscale low-res frames by a factor or to a size: upsample, then reproject through the shot model "
+            "(x <- g(f(x)), n times) so detail comes from the shot itself.")
+    inputs = (ClipInput("source", "the low-res frames"),)
+    params = (
+        Param("factor", "float", 4.0, "upscale factor (used when width/height are not set)",
+              minimum=2.0, maximum=16.0, display_min=2.0, display_max=16.0),
+        Param("width", "int", None, "output width in pixels (default: input width x factor)", minimum=16,
+              maximum=16384),
+        Param("height", "int", None, "output height in pixels (default: input height x factor)", minimum=16,
+              maximum=16384),
+        Param("iterations", "int", None, "reprojections (default by factor: 2x 2, 4x 3, 8x 4, 16x 5)",
+              minimum=0, maximum=100, display_min=0, display_max=30),
+        Param("filter", "choice", "bicubic", "upsampling filter of the first guess", choices=FILTERS),
+        Param("detail_preserve", "bool", False, "keep the input's own low frequencies (output low-pass = input)"),
+        Param("tile", "int", 0, "tile side for large frames, a multiple of 64 (0: whole frame)", minimum=0,
+              maximum=8192),
+        Param("overlap", "int", 64, "tile overlap in pixels", minimum=0, maximum=1024),
+    )
+
+    def check(self, params: dict) -> None:
+        if params["tile"] and (params["tile"] % 64 or params["tile"] <= params["overlap"]):
+            raise ParameterError(f"tile {params['tile']}: a multiple of 64 larger than overlap {params['overlap']}")
+
+    def output_size(self, params: dict, width: int, height: int) -> tuple[int, int]:
+        w = params["width"] or round(width * params["factor"])
+        h = params["height"] or round(height * params["factor"])
+        return w, h
+
+    def render(self, frame: int, params: dict, context: RenderContext):
+        from ...core import colour
+        from ...core.sequence import Frame
+        from ...core.upres import default_iterations, reproject, resize
+
+        low = context.fetch("source", frame)
+        size = self.output_size(params, *low.size)
+        if size[0] < low.size[0] or size[1] < low.size[1]:
+            raise ParameterError(f"upres: output {size[0]}x{size[1]} is smaller than the input "
+                                 f"{low.size[0]}x{low.size[1]}")
+        factor = max(size[0] / low.size[0], size[1] / low.size[1])
+        n = params["iterations"] if params["iterations"] is not None else default_iterations(factor)
+        low_w = colour.to_working(low.rgb)
+        guess = resize(low_w, size, params["filter"])
+        out = reproject(context.shot_model(), guess, n, tile=params["tile"], overlap=params["overlap"],
+                        low=low_w if params["detail_preserve"] else None, filter=params["filter"])
+        alpha = None
+        if low.alpha is not None:  # alpha is upscaled on its own: the model knows colour, not mattes
+            alpha = resize(low.alpha, size, params["filter"]).clip(0.0, 1.0)
+        return Frame(rgb=colour.from_working(out), alpha=alpha, pixel_type=low.pixel_type)

@@ -1,0 +1,73 @@
+"""Upres as a node: sizes, iterations, detail-preserve, tiles, alpha and depth."""
+
+import numpy as np
+import pytest
+
+from tests.test_cli import TINY
+from vsae.cli import main
+from vsae.core import colour
+from vsae.core.sequence import Frame, open_shot, write_image
+from vsae.core.upres import default_iterations, keep_low_frequencies, reproject, resize, tile_origins
+from vsae.errors import ParameterError
+from vsae.plugin.nodes import load_node
+
+
+class _Blur:
+    """A stand-in shot model for plumbing tests: 'reprojection' is a small blur, so tiles and passes are visible."""
+
+    def reproject(self, x, iterations=1):
+        import cv2
+
+        out = x.copy()
+        for b in range(x.shape[0]):
+            out[b] = cv2.blur(x[b].transpose(1, 2, 0), (3, 3)).transpose(2, 0, 1)
+        return out
+
+
+def test_default_iterations_grow_with_the_factor():
+    assert [default_iterations(f) for f in (2, 4, 8, 16)] == [2, 3, 4, 5]
+
+
+def test_bad_parameters_are_named():
+    node = load_node("upres")
+    with pytest.raises(ParameterError, match="factor 32.0: above the maximum"):
+        node.resolve({"factor": 32})
+    with pytest.raises(ParameterError, match="tile 100: a multiple of 64"):
+        node.resolve({"tile": 100})
+
+
+def test_detail_preserve_keeps_the_input_low_band():
+    import cv2
+
+    rng = np.random.default_rng(0)
+    low = cv2.GaussianBlur(rng.random((16, 32, 3)).astype(np.float32), (5, 5), 1.0) * 0.5  # image-like, not noise
+    out = rng.random((64, 128, 3)).astype(np.float32) * 0.5
+    kept = keep_low_frequencies(out, low)
+    before = np.abs(resize(out, (32, 16)) - low).max()
+    after = np.abs(resize(kept, (32, 16)) - low).max()
+    assert after < 0.02 < before
+
+
+def test_tiles_cover_the_frame_and_agree_with_one_pass_away_from_seams():
+    assert tile_origins(300, 128, 64) == [0, 64, 128, 172]
+    x = np.random.default_rng(1).random((200, 300, 3)).astype(np.float32)
+    whole = reproject(_Blur(), x, 2)
+    tiled = reproject(_Blur(), x, 2, tile=128, overlap=32)
+    # Only the pixels next to a tile's own edge differ (the blur sees the edge there), and the ramps weigh them little.
+    assert np.abs(whole - tiled).max() < 0.01
+
+
+def test_cli_upres_keeps_depth_and_alpha(tiny_shot, cache_dir, tmp_path):
+    lows = tmp_path / "low"
+    src = open_shot(tiny_shot["plates"])
+    for f in src.frames[:2]:
+        frame = src.read(f)
+        small = colour.from_working(resize(colour.to_working(frame.rgb), (32, 16)))
+        write_image(str(lows / f"low.{f:04d}.exr"), Frame(rgb=small, alpha=np.full((16, 32, 1), 0.5, np.float32),
+                                                          pixel_type="half"))
+    out = str(tmp_path / "up.####.exr")
+    assert main(["upres", str(lows / "low.####.exr"), "--plates", tiny_shot["plates"], *TINY, "--factor", "4",
+                 "-o", out]) == 0
+    frame = open_shot(out).read(1001)
+    assert frame.size == (128, 64) and frame.pixel_type == "half"
+    assert np.allclose(frame.alpha, 0.5, atol=1e-3)
