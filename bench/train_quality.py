@@ -32,7 +32,8 @@ def reconstruct_psnr(model, working: np.ndarray, display: np.ndarray) -> float:
 def run(clip: str, budget_s: float, overrides: dict, split: str, init_state=None, log=True) -> dict:
     from vsae.core.progress import Progress
     from vsae.core.shot_model import ShotModel
-    from vsae.core.trainer import TrainSettings, train
+    from vsae.core.settings import TrainSettings
+    from vsae.core.trainer import train
 
     display = load_clip(clip)
     working = display_to_working(display)
@@ -87,9 +88,9 @@ def main():
         for b in args.budgets.split(","):
             row, _ = run(clip, parse_duration(b), overrides, args.split, init_state)
             rows.append(row)
+            heldout = "-" if row["heldout_psnr"] is None else f"{row['heldout_psnr']:.2f}"
             print(f"{clip:18s} budget {b:>4s}  steps {row['steps']:5d}  trained {row['trained_psnr']:.2f} dB  "
-                  f"held-out {row['heldout_psnr'] if row['heldout_psnr'] is None else round(row['heldout_psnr'], 2)} dB",
-                  flush=True)
+                  f"held-out {heldout} dB", flush=True)
     print(save_results(args.name, {"overrides": overrides, "rows": rows}))
 
 

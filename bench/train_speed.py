@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 from common import median_time, peak_rss_mib, save_results
 
 
@@ -20,7 +18,8 @@ def step_fn(arch: str, k: int, batch: int, precision: str):
     import torch.nn.functional as F
 
     from vsae.core.model import ModelConfig, ShotAutoencoder
-    from vsae.core.trainer import TrainSettings, use_bf16
+    from vsae.core.settings import TrainSettings
+    from vsae.core.trainer import use_bf16
 
     torch.manual_seed(0)
     model = ShotAutoencoder(ModelConfig(arch, k)).to(memory_format=torch.channels_last).train()

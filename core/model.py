@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .padding import Pads, crop_padding, stride_pads  # noqa: F401  (crop_padding works on tensors too)
-from .settings import ARCHS, STRIDE, ModelConfig  # noqa: F401  (re-exported: the model's shape)
+from .settings import STRIDE, ModelConfig
 
 
 def pad_to_stride(x: torch.Tensor, stride: int = STRIDE) -> tuple[torch.Tensor, Pads]:

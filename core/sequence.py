@@ -236,8 +236,8 @@ def _only_sequence_in(folder: Path) -> fileseq.FileSequence:
 
 def _check_extension(seq: fileseq.FileSequence, spec: str) -> None:
     if seq.extension().lower() not in IMAGE_EXTENSIONS:
-        raise InputError(f"{spec}: unsupported file type {seq.extension()!r} "
-                         f"(images: {', '.join(sorted(IMAGE_EXTENSIONS))}; movies: {', '.join(sorted(MOVIE_EXTENSIONS))})")
+        images, movies = ", ".join(sorted(IMAGE_EXTENSIONS)), ", ".join(sorted(MOVIE_EXTENSIONS))
+        raise InputError(f"{spec}: unsupported file type {seq.extension()!r} (images: {images}; movies: {movies})")
 
 
 def _check_no_gaps(seq: fileseq.FileSequence, frames: list[int], spec: str) -> None:
@@ -290,7 +290,8 @@ def read_image(path: str, keep_extra: bool = False, colorspace: str = "auto", pr
     colorspace: ``auto`` (float files are linear, integer files sRGB-encoded), ``linear``, ``srgb``, or an OCIO
     colour space name (converted to ``scene_linear`` by OpenImageIO's OCIO config, from ``$OCIO``).
     premultiplied: whether the file's colour is premultiplied by its alpha (the EXR convention); it is divided out,
-    so ``Frame.rgb`` is always straight colour. Raises InputError naming the file if it cannot be read or holds NaN/Inf pixels.
+    so ``Frame.rgb`` is always straight colour. Raises InputError naming the file if it cannot be read or holds
+    NaN/Inf pixels.
     """
     oiio = _oiio()
     if not os.path.isfile(path):
@@ -364,7 +365,8 @@ def _from_linear(rgb: np.ndarray, pixel_type: str, colorspace: str, path: str) -
 def _ocio_convert(rgb: np.ndarray, src: str, dst: str, path: str) -> np.ndarray:
     oiio = _oiio()
     if not os.environ.get("OCIO"):
-        raise ParameterError(f"colorspace {src if dst == 'scene_linear' else dst!r}: naming an OCIO colour space needs $OCIO set")
+        named = src if dst == "scene_linear" else dst
+        raise ParameterError(f"colorspace {named!r}: naming an OCIO colour space needs $OCIO set")
     buf = oiio.ImageBuf(np.ascontiguousarray(rgb, dtype=np.float32))
     out = oiio.ImageBufAlgo.colorconvert(buf, src, dst)
     if out.has_error:
@@ -376,8 +378,9 @@ def write_image(path: str, frame: Frame, pixel_type: str | None = None, colorspa
                 compression: str | None = None, premultiplied: bool = True) -> None:
     """Write one frame at ``pixel_type`` (default: the frame's own), atomically.
 
-    Colour is premultiplied by alpha when alpha is present and ``premultiplied`` is set; integer types are display-encoded (sRGB unless
-    ``colorspace`` says otherwise) and rounded. The file appears under its name only once fully written.
+    Colour is premultiplied by alpha when alpha is present and ``premultiplied`` is set; integer types are
+    display-encoded (sRGB unless ``colorspace`` says otherwise) and rounded. The file appears under its name only
+    once fully written.
     """
     oiio = _oiio()
     pixel_type = pixel_type or frame.pixel_type

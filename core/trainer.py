@@ -26,7 +26,7 @@ from safetensors.torch import load_file, save_file
 from ..errors import InputError, ParameterError
 from .model import STRIDE, ShotAutoencoder, pad_to_stride
 from .progress import Progress
-from .settings import LOSSES, TrainSettings, parse_duration  # noqa: F401  (re-exported)
+from .settings import TrainSettings
 
 FULL_FRAME_PIXELS = 2 * 1024 * 1024
 

@@ -119,7 +119,8 @@ def test_killed_training_resumes_from_its_checkpoint(tiny_shot, cache_dir):
     cmd = [shutil.which("vsae") or sys.executable] + ([] if shutil.which("vsae") else ["-m", "vsae.cli"])
     cmd += ["train", tiny_shot["plates"], "--steps", "100000", "--k", "4", "--batch", "2", "--crop", "64",
             "--checkpoint-every", "0.3"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "VSAE_CACHE": cache_dir})
+    env = {**os.environ, "VSAE_CACHE": cache_dir}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     partial = os.path.join(cache_dir, "partial")
     deadline = time.time() + 120
     ckpts = []
@@ -136,8 +137,7 @@ def test_killed_training_resumes_from_its_checkpoint(tiny_shot, cache_dir):
         step_at_kill = json.loads(fh.metadata()["vsae"])["step"]
     assert step_at_kill > 0
     # The same command again: it resumes (says so) and goes on from the step it had reached.
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "VSAE_CACHE": cache_dir})
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     first_steps = []
     err_lines = []
     while len(first_steps) < 1:

@@ -19,7 +19,8 @@ from .errors import ParameterError, VsaeError
 
 def _add_shot(p: argparse.ArgumentParser) -> None:
     p.add_argument("shot", help="sequence (shot.####.exr, shot.%%04d.exr), folder, or movie file")
-    p.add_argument("--frames", help="frames of the shot the model is trained on: 1001-1100, 1001-1100x2 (default: all)")
+    p.add_argument("--frames", help="frames of the shot (the model trains on them): 1001-1100, 1001-1100x2 "
+                                    "(default: all)")
     p.add_argument("--cache", help="model cache folder (default: $VSAE_CACHE or the user cache folder)")
     p.add_argument("--colorspace", default="auto",
                    help="how the files are encoded: auto (float linear, integer sRGB), linear, srgb, or an OCIO "
@@ -38,14 +39,16 @@ def _add_training(p: argparse.ArgumentParser) -> None:
     g.add_argument("--widths", help="fast arch: channels at h/4,h/8,h/16,h/32,h/64 (default: from k)")
     g.add_argument("--decoder-widths", help="fast arch: decoder channels at h/4..h/64 (default: as the encoder)")
     g.add_argument("--batch", type=int, default=d.batch, help=f"frames per step (default {d.batch})")
-    g.add_argument("--crop", type=int, default=d.crop, help=f"random crop side, multiple of 64; 0 = full frames (default {d.crop})")
+    g.add_argument("--crop", type=int, default=d.crop,
+                   help=f"random crop side, a multiple of 64; 0 = full frames only (default {d.crop})")
     g.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate (default {d.lr})")
     g.add_argument("--loss", default=d.loss, choices=LOSSES, help=f"reconstruction loss (default {d.loss})")
     g.add_argument("--train-scale", type=float, default=d.train_scale, help="train on frames resized by this factor")
     g.add_argument("--seed", type=int, default=d.seed, help="random seed (default 0)")
     g.add_argument("--precision", default=d.precision, choices=("auto", "bf16", "fp32"))
     g.add_argument("--checkpoint-every", type=float, default=d.checkpoint_every_s,
-                   help=f"seconds between checkpoints; a killed run resumes from the last (default {d.checkpoint_every_s:g})")
+                   help=f"seconds between checkpoints; a killed run resumes from the last "
+                        f"(default {d.checkpoint_every_s:g})")
     g.add_argument("--init-from", help="warm start: a model file (.safetensors) or a cache key of another shot")
     g.add_argument("--model", help="use this cache key instead of looking the shot up by its settings")
 
@@ -55,9 +58,10 @@ def _settings(args):
 
     return TrainSettings(
         arch=args.arch, k=args.k, widths=_int_list(args.widths, "--widths"),
-        decoder_widths=_int_list(args.decoder_widths, "--decoder-widths"), budget_s=None if args.steps else parse_duration(args.budget), steps=args.steps,
-        batch=args.batch, crop=args.crop or None, lr=args.lr, loss=args.loss, train_scale=args.train_scale,
-        seed=args.seed, precision=args.precision, checkpoint_every_s=args.checkpoint_every)
+        decoder_widths=_int_list(args.decoder_widths, "--decoder-widths"),
+        budget_s=None if args.steps else parse_duration(args.budget), steps=args.steps, batch=args.batch,
+        crop=args.crop or None, lr=args.lr, loss=args.loss, train_scale=args.train_scale, seed=args.seed,
+        precision=args.precision, checkpoint_every_s=args.checkpoint_every)
 
 
 def _int_list(text: str | None, name: str):
@@ -298,7 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--backend", default="auto", choices=("auto", "onnx", "torch"))
         if name == "reconstruct":
             p.add_argument("--iterations", type=int, default=1, help="reprojection iterations (default 1)")
-            p.add_argument("--depth", choices=("uint8", "uint16", "half", "float"), help="output depth (default: input's)")
+            p.add_argument("--depth", choices=("uint8", "uint16", "half", "float"),
+                           help="output depth (default: input's)")
             p.add_argument("--keep-channels", action="store_true",
                            help="copy channels other than RGBA (depth, AOVs) through unchanged (default: dropped)")
         p.set_defaults(func=fn)

@@ -7,7 +7,6 @@ import sys
 import pytest
 
 from tests.conftest import tiny_settings
-from vsae.core import cache as cache_module
 from vsae.core import trainer
 from vsae.core.cache import ModelCache
 from vsae.core.sequence import ShotSequence, open_shot
