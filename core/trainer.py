@@ -102,24 +102,36 @@ class _Sampler:
     def __init__(self, data: torch.Tensor, settings: TrainSettings, rng: np.random.Generator):
         self.data, self.s, self.rng = data, settings, rng
         self.n, _, self.h, self.w = data.shape
+        self.mean = None
+        if settings.motion_weight > 0:
+            self.mean = torch.zeros(data.shape[1:], dtype=torch.float32)
+            for frame in data:  # one frame at a time: no float32 copy of the whole shot
+                self.mean += frame.float() / self.n
 
-    def batch(self, step: int) -> torch.Tensor:
+    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """A training batch (B, 3, h, w) and, with motion weighting, the shot's mean frame over the same area."""
         s = self.s
         idx = self.rng.choice(self.n, size=min(s.batch, self.n), replace=self.n < s.batch)
         full = s.crop is None or (s.full_frame_every > 0 and step % s.full_frame_every == 0) or (
             s.crop >= self.h and s.crop >= self.w)
+        means = None
         if full:
             # Full frames of a large plate would blow up activations: keep a full-frame batch near 2 Mpixel.
             x = self.data[idx[:max(1, min(len(idx), FULL_FRAME_PIXELS // (self.h * self.w)))]]
+            if self.mean is not None:
+                means = self.mean.expand(x.shape[0], -1, -1, -1)
         else:
             ch, cw = min(s.crop, self.h), min(s.crop, self.w)
-            crops = []
+            crops, mean_crops = [], []
             for i in idx:
                 y0 = int(self.rng.integers(0, (self.h - ch) // STRIDE + 1)) * STRIDE
                 x0 = int(self.rng.integers(0, (self.w - cw) // STRIDE + 1)) * STRIDE
                 crops.append(self.data[i, :, y0:y0 + ch, x0:x0 + cw])
+                if self.mean is not None:
+                    mean_crops.append(self.mean[:, y0:y0 + ch, x0:x0 + cw])
             x = torch.stack(crops)
-        return x.float().contiguous(memory_format=torch.channels_last)
+            means = torch.stack(mean_crops) if mean_crops else None
+        return x.float().contiguous(memory_format=torch.channels_last), means
 
 
 def _lr_at(settings: TrainSettings, done: float) -> float:
@@ -128,12 +140,17 @@ def _lr_at(settings: TrainSettings, done: float) -> float:
     return settings.lr * max(0.0, 1.0 - (done - settings.warmup) / (1.0 - settings.warmup)) + settings.lr * 0.01
 
 
-def _loss(settings: TrainSettings, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    if settings.loss == "l1":
-        return F.l1_loss(y, x)
-    if settings.loss == "mse":
-        return F.mse_loss(y, x)
-    return F.l1_loss(y, x) + F.mse_loss(y, x)
+def _loss(settings: TrainSettings, y: torch.Tensor, x: torch.Tensor, mean: torch.Tensor | None = None) -> torch.Tensor:
+    """Reconstruction loss; with ``mean`` (the shot's mean frame over the batch's area) pixels that differ from
+    the mean, i.e. what moves, weigh up to 1 + motion_weight times more: a model first learns the static plate,
+    and what it must carry frame to frame is the rest."""
+    err = (y - x).abs() if settings.loss == "l1" else (y - x) ** 2 if settings.loss == "mse" else (
+        (y - x).abs() + (y - x) ** 2)
+    if mean is None:
+        return err.mean()
+    deviation = (x - mean.to(x.device)).abs().mean(dim=1, keepdim=True)
+    weight = 1.0 + settings.motion_weight * deviation / (deviation.mean() + 1e-3)
+    return (err * weight).mean() / weight.mean()
 
 
 def save_checkpoint(path: str, model: torch.nn.Module, opt: torch.optim.Optimizer, meta: dict) -> None:
@@ -254,10 +271,11 @@ def train(frames: np.ndarray, settings: TrainSettings, checkpoint_path: str | No
         lr = _lr_at(settings, frac)
         for g in opt.param_groups:
             g["lr"] = lr
-        x = sampler.batch(step).to(device, non_blocking=True)
+        x, mean = sampler.batch(step)
+        x = x.to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             y = model(x)
-        loss = _loss(settings, y.float(), x)
+        loss = _loss(settings, y.float(), x, mean)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

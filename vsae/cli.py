@@ -43,6 +43,9 @@ def _add_training(p: argparse.ArgumentParser) -> None:
                    help=f"random crop side, a multiple of 64; 0 = full frames only (default {d.crop})")
     g.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate (default {d.lr})")
     g.add_argument("--loss", default=d.loss, choices=LOSSES, help=f"reconstruction loss (default {d.loss})")
+    g.add_argument("--motion-weight", type=float, default=d.motion_weight,
+                   help=f"extra loss weight on what moves (pixels away from the shot's mean frame) "
+                        f"(default {d.motion_weight:g})")
     g.add_argument("--train-scale", type=float, default=d.train_scale, help="train on frames resized by this factor")
     g.add_argument("--seed", type=int, default=d.seed, help="random seed (default 0)")
     g.add_argument("--precision", default=d.precision, choices=("auto", "bf16", "fp32"))
@@ -60,7 +63,8 @@ def _settings(args):
         arch=args.arch, k=args.k, widths=_int_list(args.widths, "--widths"),
         decoder_widths=_int_list(args.decoder_widths, "--decoder-widths"),
         budget_s=None if args.steps else parse_duration(args.budget), steps=args.steps, batch=args.batch,
-        crop=args.crop or None, lr=args.lr, loss=args.loss, train_scale=args.train_scale, seed=args.seed,
+        crop=args.crop or None, lr=args.lr, loss=args.loss, motion_weight=args.motion_weight,
+        train_scale=args.train_scale, seed=args.seed,
         precision=args.precision, checkpoint_every_s=args.checkpoint_every)
 
 

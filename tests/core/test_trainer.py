@@ -81,3 +81,18 @@ def test_bad_durations(bad):
 def test_bad_settings(field, value):
     with pytest.raises(ParameterError):
         tiny_settings(**{field: value})
+
+
+def test_motion_weight_counts_errors_on_moving_pixels_more():
+    from vsae.core.trainer import _loss
+
+    mean = torch.zeros(1, 3, 8, 8)
+    x = torch.zeros(1, 3, 8, 8)
+    x[..., :2, :2] = 0.5  # something that moved in: far from the shot's mean frame
+    on_moving, on_static = x.clone(), x.clone()
+    on_moving[..., 0, 0] += 0.1
+    on_static[..., 7, 7] += 0.1
+    plain = tiny_settings()
+    weighted = tiny_settings(motion_weight=4.0)
+    assert torch.isclose(_loss(plain, on_moving, x), _loss(plain, on_static, x))
+    assert _loss(weighted, on_moving, x, mean) > 2 * _loss(weighted, on_static, x, mean)
