@@ -268,13 +268,10 @@ def cmd_node(args) -> int:
     params = node.resolve({p.name: getattr(args, f"param_{p.name}") for p in node.params})
     seq = open_shot(args.shot, args.frames, args.colorspace)
     frames = parse_frames(args.render)
-    entry_holder = []
-
-    def shot_model():
+    def shot_model():  # called once, and only by renders that need the model
         plates = argparse.Namespace(**{**vars(args), "shot": args.plates or args.shot,
                                        "frames": args.plate_frames if args.plates else args.frames})
-        entry_holder.append(_entry(plates, train=not args.no_train))
-        return entry_holder[0].load_model(backend=args.backend)
+        return _entry(plates, train=not args.no_train).load_model(backend=args.backend)
 
     progress = _progress(node.name)
     written = render_to_files(node, params, seq, args.output, shot_model, frames=frames, depth=args.depth,
