@@ -40,7 +40,10 @@ def run_demo(out: str, budget_s: float = 60.0, width: int = 320, height: int = 1
         recons.append(rec)
         scores.append(display_psnr(rec, rgb))
     mids = open_shot(patterns["inbetween"])
-    heldout = [display_psnr(reconstruct(model, mids.read(n).rgb), mids.read(n).rgb) for n in mids.frames]
+    heldout = []
+    for number in mids.frames:
+        truth = mids.read(number).rgb
+        heldout.append(display_psnr(reconstruct(model, truth), truth))
     pick = np.linspace(0, len(plates) - 1, 6).round().astype(int)
     sheet = os.path.join(out, "contact_sheet.png")
     write_contact_sheet(sheet, [[plates[i] for i in pick], [recons[i] for i in pick]])
