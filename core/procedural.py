@@ -64,7 +64,7 @@ class ProceduralShot:
         self._yy = yy[:, :w]
         self._xx = xx[:, :w]
         self._disc_tex = _texture(rng, h, w, np.array([0.8, 0.2, 0.1], np.float32), 0.5)
-        self._box_tex = _texture(rng, h, w, np.array([0.1, 0.25, 0.7], np.float32), 0.5)
+        self._box_tex = _texture(rng, h, w, np.array([0.75, 0.6, 0.08], np.float32), 0.5)
 
     def _coverage(self, cx: float, cy: float, r: float, square: bool) -> np.ndarray:
         if square:

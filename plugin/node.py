@@ -96,6 +96,7 @@ class RenderContext:
     source_frames: the frame numbers the main input holds (its range, in order).
     shot_model(): the trained ShotModel of the main input (the host decides whether a missing one is trained).
     latents(frames): latents of those source frames, (N, 12k, h, w), cached across renders.
+    connected: the inputs that have a clip (optional inputs may not; fetching one that has none is an error).
     """
 
     fetch: Callable[[str, int], Any]
@@ -104,6 +105,10 @@ class RenderContext:
     latents: Callable[[Sequence[int]], Any] | None = None
     abort: Callable[[], bool] = lambda: False
     cache: dict = field(default_factory=dict)
+    connected: frozenset = frozenset({"source"})
+
+    def has_input(self, name: str) -> bool:
+        return name in self.connected
 
 
 class NodeDefinition:

@@ -12,18 +12,28 @@ from typing import Callable, Sequence
 from .node import NodeDefinition, RenderContext
 
 
-def file_context(seq, shot_model: Callable) -> RenderContext:
-    """A RenderContext over a ShotSequence; ``shot_model`` is called (once) when a render needs the model."""
+def file_context(seq, shot_model: Callable, extra: dict | None = None) -> RenderContext:
+    """A RenderContext over a ShotSequence; ``shot_model`` is called (once) when a render needs the model.
+
+    extra: input name -> ShotSequence of the node's other inputs (a matte clip, keyed masks).
+    """
+    from ..errors import InputError
+
+    extra = dict(extra or {})
     frames_cache: dict = {}
     latent_cache: dict = {}
     model_cache: list = []
 
-    def fetch(_input: str, frame: int):
-        if frame not in frames_cache:
-            if len(frames_cache) > 8:  # retimes walk forward: keep a few recent frames, not the shot
+    def fetch(name: str, frame: int):
+        clip = seq if name == "source" else extra.get(name)
+        if clip is None:
+            raise InputError(f"input {name}: not connected")
+        if (name, frame) not in frames_cache:
+            if len(frames_cache) > 24:  # renders walk forward: keep recent frames, not the shot
                 frames_cache.pop(next(iter(frames_cache)))
-            frames_cache[frame] = seq.read(frame)
-        return frames_cache[frame]
+            held = clip.frames[0] if len(clip.frames) == 1 else frame  # a still holds for every frame, as in hosts
+            frames_cache[(name, frame)] = clip.read(held)
+        return frames_cache[(name, frame)]
 
     def model():
         if not model_cache:
@@ -41,19 +51,21 @@ def file_context(seq, shot_model: Callable) -> RenderContext:
             latent_cache.update(zip(missing, z))
         return np.stack([latent_cache[f] for f in frames])
 
-    return RenderContext(fetch=fetch, source_frames=list(seq.frames), shot_model=model, latents=latents)
+    return RenderContext(fetch=fetch, source_frames=list(seq.frames), shot_model=model, latents=latents,
+                         connected=frozenset({"source", *extra}))
 
 
 def render_to_files(node: NodeDefinition, params: dict, seq, output_pattern: str, shot_model: Callable,
-                    frames: Sequence[int] | None = None, depth: str | None = None, progress=None) -> list[int]:
+                    frames: Sequence[int] | None = None, depth: str | None = None, progress=None,
+                    extra: dict | None = None) -> list[int]:
     """Render ``frames`` (default: all the node's output frames) of ``node`` over ``seq`` into ``output_pattern``.
 
-    params must come from ``node.resolve``. Returns the frame numbers written.
+    params must come from ``node.resolve``; extra: the other inputs' sequences by name. Returns the frames written.
     """
     from ..core.sequence import output_path, write_image
     from ..errors import ParameterError
 
-    context = file_context(seq, shot_model)
+    context = file_context(seq, shot_model, extra)
     available = node.output_frames(params, context.source_frames)
     wanted = list(frames) if frames is not None else available
     outside = [f for f in wanted if f not in set(available)]

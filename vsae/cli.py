@@ -242,6 +242,9 @@ def _add_node(sub, node) -> None:
     p = sub.add_parser(node.name, help=node.help, description=node.help)
     _add_shot(p)
     p.add_argument("-o", "--output", required=True, help="output pattern (out.####.exr)")
+    for clip in node.inputs[1:]:
+        p.add_argument(f"--{clip.name.replace('_', '-')}", dest=f"input_{clip.name}",
+                       help=f"{clip.help}: an image sequence or a still (same frame numbers as the shot)")
     p.add_argument("--plates", help="the shot whose model renders, as trained (default: the input shot itself)")
     p.add_argument("--plate-frames", help="frames of --plates the model was trained on (default: all)")
     p.add_argument("--render", help="output frames to render (default: the node's whole output range)")
@@ -267,7 +270,15 @@ def cmd_node(args) -> int:
     node = args.node
     params = node.resolve({p.name: getattr(args, f"param_{p.name}") for p in node.params})
     seq = open_shot(args.shot, args.frames, args.colorspace)
+    extra = {}
+    for clip in node.inputs[1:]:
+        spec = getattr(args, f"input_{clip.name}")
+        if spec:  # mattes are data, not colour: read them as they are stored
+            extra[clip.name] = open_shot(spec, None, "linear" if clip.is_matte else args.colorspace)
+        elif not clip.optional:
+            raise ParameterError(f"{node.name}: input --{clip.name.replace('_', '-')} is required")
     frames = parse_frames(args.render)
+
     def shot_model():  # called once, and only by renders that need the model
         plates = argparse.Namespace(**{**vars(args), "shot": args.plates or args.shot,
                                        "frames": args.plate_frames if args.plates else args.frames})
@@ -275,7 +286,7 @@ def cmd_node(args) -> int:
 
     progress = _progress(node.name)
     written = render_to_files(node, params, seq, args.output, shot_model, frames=frames, depth=args.depth,
-                              progress=progress)
+                              progress=progress, extra=extra)
     progress.close()
     print(f"wrote {len(written)} frames {written[0]}-{written[-1]} to {args.output}")
     return 0

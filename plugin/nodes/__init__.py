@@ -10,6 +10,11 @@ from importlib import import_module
 NODES = {
     "retime": "vsae.plugin.nodes.retime:RetimeNode",
     "upres": "vsae.plugin.nodes.upres:UpresNode",
+    "clean_plate": "vsae.plugin.nodes.clean_plate:CleanPlateNode",
+    "mask_propagate": "vsae.plugin.nodes.mask_propagate:MaskPropagateNode",
+    "extend": "vsae.plugin.nodes.canvas:ExtendNode",
+    "stretch": "vsae.plugin.nodes.canvas:StretchNode",
+    "stitch": "vsae.plugin.nodes.canvas:StitchNode",
 }
 
 

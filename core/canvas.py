@@ -1,0 +1,100 @@
+"""Extend, Stretch and Stitch: change a frame's canvas, then reproject through the shot model until it is seamless.
+
+- Extend: pad each side (mirror padding keeps the centre's structure, zero padding changes it, as the paper
+  found), reproject iteratively; the original area can be held exact at every step.
+- Stretch: resample to another size, reproject (the paper iterates 30 times for a 4x horizontal stretch).
+- Stitch: frames side by side (a row or a column), reprojected so the seams disappear; optionally only a band
+  around each seam is replaced, the rest kept as the frames were.
+
+Arrays: (H, W, 3) float32 working range; masks (H, W) bool or float32.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import ParameterError
+
+PADDINGS = ("mirror", "zero", "edge")
+LAYOUTS = ("row", "column")
+
+
+def pad_canvas(x: np.ndarray, left: int, right: int, top: int, bottom: int,
+               mode: str = "mirror") -> tuple[np.ndarray, np.ndarray]:
+    """(H, W, C) -> (H + top + bottom, W + left + right, C) padded by ``mode``, and the (H', W') bool mask of the
+    original area. Mirror padding larger than the frame reflects again (symmetric tiling)."""
+    if mode not in PADDINGS:
+        raise ParameterError(f"padding {mode!r}: expected one of {', '.join(PADDINGS)}")
+    if min(left, right, top, bottom) < 0:
+        raise ParameterError("extend: padding must be 0 or more on every side")
+    np_mode = {"mirror": "symmetric", "zero": "constant", "edge": "edge"}[mode]
+    out = np.pad(x, ((top, bottom), (left, right), (0, 0)), mode=np_mode).astype(np.float32)
+    original = np.zeros(out.shape[:2], bool)
+    original[top:top + x.shape[0], left:left + x.shape[1]] = True
+    return out, original
+
+
+def reproject_canvas(model, canvas: np.ndarray, iterations: int, keep: np.ndarray | None = None) -> np.ndarray:
+    """x <- g(f(x)) ``iterations`` times; where ``keep`` (H, W) float in [0, 1] is 1 the canvas's own pixels are put
+    back after every step (a soft ``keep`` blends), so the kept area stays exact and the rest grows to fit it."""
+    x = canvas.astype(np.float32)
+    for _ in range(iterations):
+        y = model.reproject(x.transpose(2, 0, 1)[None])[0].transpose(1, 2, 0)
+        if keep is None:
+            x = y
+        else:
+            k = keep[:, :, None]
+            x = np.where(k >= 1, canvas, y * (1 - k) + canvas * k).astype(np.float32)
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def stitch_canvas(frames: Sequence[np.ndarray], layout: str = "row") -> tuple[np.ndarray, list[int]]:
+    """Frames (H, W, C) of one size side by side (``row``) or stacked (``column``); returns the canvas and the
+    seam positions (the first column/row of each frame after the first)."""
+    if layout not in LAYOUTS:
+        raise ParameterError(f"layout {layout!r}: expected one of {', '.join(LAYOUTS)}")
+    axis = 1 if layout == "row" else 0
+    shapes = {f.shape for f in frames}
+    if len(shapes) != 1:
+        raise ParameterError(f"stitch: frames differ in size ({', '.join(str(s[1]) + 'x' + str(s[0]) for s in shapes)})")
+    size = frames[0].shape[axis]
+    return np.concatenate(frames, axis=axis).astype(np.float32), [size * i for i in range(1, len(frames))]
+
+
+def seam_keep(shape: tuple[int, int], seams: Sequence[int], layout: str, band: int) -> np.ndarray:
+    """(H, W) float32: 0 within ``band`` pixels of a seam (replaced by the reprojection), rising linearly to 1 over
+    the next ``band`` pixels (kept as the frames were)."""
+    h, w = shape
+    length = w if layout == "row" else h
+    pos = np.arange(length, dtype=np.float32)
+    dist = np.full(length, np.inf, np.float32)
+    for s in seams:
+        dist = np.minimum(dist, np.abs(pos - (s - 0.5)))
+    ramp = np.clip((dist - band) / max(band, 1), 0.0, 1.0)
+    return np.broadcast_to(ramp[None, :] if layout == "row" else ramp[:, None], (h, w)).astype(np.float32).copy()
+
+
+def seam_energy(image: np.ndarray, seams: Sequence[int], layout: str = "row") -> float:
+    """Mean absolute gradient across the seams divided by the mean across every other column (row): 1.0 means a
+    seam is as visible as any edge of the picture, more means it shows.
+
+    image: (H, W, C); seams: positions as ``stitch_canvas`` gives them; layout row = vertical seams.
+    """
+    x = image if layout == "row" else image.transpose(1, 0, 2)
+    grad = np.abs(np.diff(x.astype(np.float64), axis=1)).mean(axis=(0, 2))  # grad[i]: between columns i and i+1
+    at = [s - 1 for s in seams if 0 < s < x.shape[1]]
+    if not at:
+        raise ParameterError("seam_energy: no seam inside the image")
+    others = np.delete(grad, at)
+    return float(grad[at].mean() / max(others.mean(), 1e-12))
+
+
+def extend_seams(original: np.ndarray) -> tuple[list[int], list[int]]:
+    """Seam positions of an extended canvas from its original-area mask: (vertical seams x, horizontal seams y)."""
+    ys, xs = np.nonzero(original)
+    h, w = original.shape
+    cols = [x for x in (xs.min(), xs.max() + 1) if 0 < x < w]
+    rows = [y for y in (ys.min(), ys.max() + 1) if 0 < y < h]
+    return cols, rows

@@ -1,0 +1,243 @@
+"""Mask propagation by pixel codes: a matte keyed on some frames carried through the shot.
+
+Each pixel of a frame looks, within a local window, at the pixels of reference frames (the nearest keyed frame,
+whose matte is known, and the few frames just propagated); it takes the ``topk`` most similar pixel codes (cosine
+similarity), weights them by a softmax with ``temperature`` and averages their matte values. References are the
+keyed frame (it holds the truth, so errors do not accumulate) and the last ``previous`` frames (they follow
+deformation). Frames between two keys blend the forward and backward chains by temporal distance.
+
+Arrays: codes (h, w, D) float32 on the pixel-code grid; grid mattes (h, w) float32 in [0, 1]; full mattes (H, W).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..errors import ParameterError
+from .pixel_codes import PixelCodeBasis, grid_size
+
+
+@dataclass(frozen=True)
+class PropagationSettings:
+    stride: int = 4  # pixels per code-grid cell
+    radius: int = 12  # search window half-size, in grid cells (48 pixels at stride 4)
+    topk: int = 10
+    temperature: float = 0.05
+    previous: int = 3  # most recent propagated frames used as references, beside the keyed frame
+    dims: int = 64  # principal components of the pixel codes kept
+    layers: int = 6  # encoder stages in the pixel code (6: the paper's hypercolumn)
+    image_weight: float = 1.0  # the frame's colour in the pixel code (see vsae.core.pixel_codes.hypercolumns)
+    key_search: str = "global"  # the keyed frame searched over the whole frame (global) or the window (local)
+
+
+def mask_to_grid(mask: np.ndarray, stride: int) -> np.ndarray:
+    """(H, W) matte -> (h, w) coverage of each grid cell (area average)."""
+    import cv2
+
+    gh, gw = grid_size(mask.shape[0], mask.shape[1], stride)
+    return cv2.resize(mask.astype(np.float32), (gw, gh), interpolation=cv2.INTER_AREA)
+
+
+def grid_to_mask(grid: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(h, w) grid matte -> (H, W), bilinear."""
+    import cv2
+
+    return np.clip(cv2.resize(grid.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+
+
+def propagate_step(target: np.ndarray, refs: Sequence[tuple[np.ndarray, np.ndarray]],
+                   settings: PropagationSettings = PropagationSettings(),
+                   global_refs: Sequence[tuple[np.ndarray, np.ndarray]] = (), block: int = 8,
+                   chunk: int = 96) -> np.ndarray:
+    """The matte of ``target`` from reference frames.
+
+    target: (h, w, d) unit codes; refs: [(codes (h, w, d), matte (h, w))] searched within ``settings.radius``;
+    global_refs: the same, searched over the whole frame (the keyed frame: what reappears after an occlusion or
+    has moved far is found there). Returns (h, w) float32 in [0, 1].
+    Local search takes target pixels in blocks of ``block`` x ``block``; each block compares with a window of
+    (block + 2 radius)^2 cells of every reference in one matrix product, ``chunk`` blocks at a time (bounded memory).
+    The ``topk`` best matches over all references are averaged with softmax weights.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    h, w, d = target.shape
+    r = settings.radius
+    ph, pw = -h % block, -w % block
+    win = block + 2 * r
+    topk = settings.topk
+
+    def padded(a: np.ndarray) -> torch.Tensor:  # (h, w, c) -> (1, c, h + ph, w + pw)
+        t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+        t = t.permute(2, 0, 1)[None] if t.ndim == 3 else t[None, None]
+        return F.pad(t, (0, pw, 0, ph))
+
+    query = F.unfold(padded(target), block, stride=block)  # (1, d * bb, n)
+    n, bb = query.shape[-1], block * block
+    query = query.view(d, bb, n).permute(2, 1, 0)  # (n, bb, d)
+    keys, labels = [], []
+    for codes, matte in refs:
+        valid = padded(np.ones((h, w), np.float32))
+        k = F.unfold(padded(codes), win, stride=block, padding=r).view(d, win * win, n)
+        keys.append(k.permute(2, 0, 1).contiguous())  # (n, d, ww)
+        lab = F.unfold(padded(matte), win, stride=block, padding=r)[0].T  # (n, ww)
+        ok = F.unfold(valid, win, stride=block, padding=r)[0].T
+        labels.append(torch.where(ok > 0.5, lab, torch.full_like(lab, float("nan"))))
+    # Best matches per target pixel: (n, bb, topk) similarities and their matte values.
+    top_sim = torch.full((n, bb, 0), float("-inf"))
+    top_lab = torch.zeros((n, bb, 0))
+    with torch.inference_mode():
+        if keys:
+            labels_t = torch.cat(labels, dim=1)  # (n, R ww)
+            k_local = min(topk, labels_t.shape[1])
+            sims, labs = [], []
+            for s in range(0, n, chunk):
+                sim = torch.cat([torch.bmm(query[s:s + chunk], k[s:s + chunk]) for k in keys], dim=2)
+                lab = labels_t[s:s + chunk]
+                sim = sim.masked_fill(torch.isnan(lab)[:, None, :], float("-inf"))  # outside the frame
+                top, idx = sim.topk(k_local, dim=2)
+                sims.append(top)
+                labs.append(torch.gather(torch.nan_to_num(lab)[:, None, :].expand(-1, bb, -1), 2, idx))
+            top_sim, top_lab = torch.cat(sims), torch.cat(labs)
+        if global_refs:
+            flat_q = query.reshape(n * bb, d)
+            gk = torch.cat([torch.from_numpy(np.ascontiguousarray(c, np.float32)).reshape(-1, d) for c, _ in global_refs])
+            gl = torch.cat([torch.from_numpy(np.ascontiguousarray(m, np.float32)).reshape(-1) for _, m in global_refs])
+            k_global = min(topk, len(gl))
+            g_sim, g_lab = [], []
+            for s in range(0, n * bb, 4096):
+                top, idx = (flat_q[s:s + 4096] @ gk.T).topk(k_global, dim=1)
+                g_sim.append(top)
+                g_lab.append(gl[idx])
+            top_sim = torch.cat([top_sim, torch.cat(g_sim).view(n, bb, -1)], dim=2)
+            top_lab = torch.cat([top_lab, torch.cat(g_lab).view(n, bb, -1)], dim=2)
+        top, idx = top_sim.topk(min(topk, top_sim.shape[2]), dim=2)
+        weights = torch.softmax(top / settings.temperature, dim=2)
+        out = (weights * torch.gather(top_lab, 2, idx)).sum(dim=2)  # (n, bb)
+    # Fold the blocks back: (n, bb) -> (h + ph, w + pw).
+    grid = F.fold(out.T[None], (h + ph, w + pw), block, stride=block)[0, 0]
+    return np.ascontiguousarray(grid[:h, :w].numpy()).clip(0.0, 1.0)
+
+
+class Propagation:
+    """Mattes for every frame of a shot from mattes on a few keyed frames, computed lazily and kept.
+
+    codes_of(frame) -> (h, w, D) raw pixel codes of that frame (see ``vsae.core.pixel_codes.hypercolumns``).
+    frames: the shot's frame numbers in order. keys: frame -> (h, w) grid matte of each keyed frame.
+    """
+
+    def __init__(self, codes_of: Callable[[int], np.ndarray], frames: Sequence[int], keys: dict[int, np.ndarray],
+                 settings: PropagationSettings = PropagationSettings(), keep_codes: int = 12):
+        if not keys:
+            raise ParameterError("mask propagate: no keyed frame")
+        missing = [f for f in keys if f not in set(frames)]
+        if missing:
+            raise ParameterError(f"key frame {missing[0]}: not a frame of the shot ({frames[0]}-{frames[-1]})")
+        self.frames = list(frames)
+        self.index = {f: i for i, f in enumerate(self.frames)}
+        self.keys = {f: np.asarray(m, np.float32) for f, m in sorted(keys.items())}
+        self.settings = settings
+        self._codes_of = codes_of
+        self._codes: OrderedDict = OrderedDict()
+        self._keep = keep_codes
+        self._basis = PixelCodeBasis.fit([codes_of(f) for f in self.keys], settings.dims)
+        self._chains: dict[tuple[int, int], dict[int, np.ndarray]] = {}
+
+    def codes(self, frame: int) -> np.ndarray:
+        """Projected codes of a frame, (h, w, dims); the most recent few are kept."""
+        if frame in self._codes:
+            self._codes.move_to_end(frame)
+            return self._codes[frame]
+        codes = self._basis.project(self._codes_of(frame))
+        self._codes[frame] = codes
+        if len(self._codes) > self._keep:
+            self._codes.popitem(last=False)
+        return codes
+
+    def _chain(self, key: int, direction: int, frame: int) -> np.ndarray:
+        chain = self._chains.setdefault((key, direction), {key: self.keys[key]})
+        start, stop = self.index[key], self.index[frame]
+        for i in range(start + direction, stop + direction, direction):
+            f = self.frames[i]
+            if f in chain:
+                continue
+            recent = [self.frames[j] for j in range(i - direction, start - direction, -direction)]
+            recent = [g for g in recent if g != key][:self.settings.previous]
+            refs = [(self.codes(g), chain[g]) for g in recent]
+            key_ref = [(self.codes(key), self.keys[key])]
+            if self.settings.key_search == "global":
+                chain[f] = propagate_step(self.codes(f), refs, self.settings, global_refs=key_ref)
+            else:
+                chain[f] = propagate_step(self.codes(f), key_ref + refs, self.settings)
+        return chain[frame]
+
+    def grid_matte(self, frame: int) -> np.ndarray:
+        """(h, w) soft matte of ``frame`` on the code grid."""
+        if frame not in self.index:
+            raise ParameterError(f"frame {frame}: not a frame of the shot ({self.frames[0]}-{self.frames[-1]})")
+        if frame in self.keys:
+            return self.keys[frame]
+        before = [k for k in self.keys if k < frame]
+        after = [k for k in self.keys if k > frame]
+        if before and after:
+            a, b = before[-1], after[0]
+            wa = (self.index[b] - self.index[frame]) / (self.index[b] - self.index[a])
+            return wa * self._chain(a, 1, frame) + (1 - wa) * self._chain(b, -1, frame)
+        return self._chain(before[-1], 1, frame) if before else self._chain(after[0], -1, frame)
+
+
+def refine_matte(matte: np.ndarray, guide: np.ndarray, radius: int = 4, eps: float = 1e-3) -> np.ndarray:
+    """Edge-aware refinement of an upsampled matte: a guided filter (He et al.) with the frame as guide, so the
+    matte's edges snap to the image's edges.
+
+    matte: (H, W) in [0, 1]; guide: (H, W, 3) working range. Returns (H, W) float32 in [0, 1].
+    """
+    import cv2
+
+    g = guide.mean(axis=2).astype(np.float32)
+    p = matte.astype(np.float32)
+    size = (2 * radius + 1, 2 * radius + 1)
+
+    def box(a):
+        return cv2.boxFilter(a, -1, size, borderType=cv2.BORDER_REFLECT)
+
+    mean_g, mean_p = box(g), box(p)
+    var_g = box(g * g) - mean_g * mean_g
+    cov = box(g * p) - mean_g * mean_p
+    a = cov / (var_g + eps)
+    b = mean_p - a * mean_g
+    return np.clip(box(a) * g + box(b), 0.0, 1.0)
+
+
+def jaccard(pred: np.ndarray, truth: np.ndarray) -> float:
+    """J: intersection over union of two binary masks (1.0 when both are empty)."""
+    pred, truth = pred > 0.5, truth > 0.5
+    union = np.logical_or(pred, truth).sum()
+    return 1.0 if union == 0 else float(np.logical_and(pred, truth).sum() / union)
+
+
+def boundary_f(pred: np.ndarray, truth: np.ndarray, tolerance: float = 0.008) -> float:
+    """F: DAVIS boundary measure, precision/recall of boundary pixels matched within ``tolerance`` x the image
+    diagonal (dilated boundaries)."""
+    import cv2
+
+    def boundary(m):
+        m = (m > 0.5).astype(np.uint8)
+        return (m - cv2.erode(m, np.ones((3, 3), np.uint8))) > 0
+
+    bp, bt = boundary(pred), boundary(truth)
+    if not bp.any() and not bt.any():
+        return 1.0
+    if not bp.any() or not bt.any():
+        return 0.0
+    r = max(1, int(np.ceil(tolerance * np.hypot(*pred.shape))))
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    near_t = cv2.dilate(bt.astype(np.uint8), disk) > 0
+    near_p = cv2.dilate(bp.astype(np.uint8), disk) > 0
+    precision = (bp & near_t).sum() / bp.sum()
+    recall = (bt & near_p).sum() / bt.sum()
+    return 0.0 if precision + recall == 0 else float(2 * precision * recall / (precision + recall))

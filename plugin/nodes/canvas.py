@@ -1,0 +1,164 @@
+"""Extend, Stretch and Stitch: nodes that change a frame's canvas and reproject it through the shot model until the
+result is seamless. Each can deliver a before/after sheet (first guess above, result below) to judge by eye."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...core.canvas import LAYOUTS, PADDINGS
+from ...core.upres import FILTERS
+from ...errors import ParameterError
+from ..node import NodeDefinition, Param, RenderContext
+
+_RESULT = Param("result", "choice", "result", "result: the reprojected canvas; before_after: the first guess above "
+                "the result, for review", choices=("result", "before_after"))
+
+
+def _finish(before: np.ndarray, after: np.ndarray, params: dict, pixel_type: str, exact=None):
+    """Working-range canvases -> the node's output Frame (scene-linear). exact: (mask, pixels) put back as they
+    came in, bit for bit (the working-range round trip is exact only to float precision)."""
+    from ...core import colour
+    from ...core.sequence import Frame
+
+    after = colour.from_working(after)
+    if exact is not None:
+        after[exact[0]] = exact[1]
+    if params["result"] == "before_after":
+        after = np.concatenate([colour.from_working(before), after], axis=0)
+    return Frame(rgb=after, pixel_type=pixel_type)
+
+
+class ExtendNode(NodeDefinition):
+    name = "extend"
+    label = "VSAE Extend"
+    help = ("Grow the canvas beyond the frame: pad each side (mirror keeps the picture's structure), then reproject "
+            "through the shot model so the new area belongs to the shot; the original area stays exact.")
+    params = (
+        Param("left", "int", 0, "pixels added on the left", minimum=0, maximum=8192, display_min=0, display_max=1024),
+        Param("right", "int", 0, "pixels added on the right", minimum=0, maximum=8192, display_min=0,
+              display_max=1024),
+        Param("top", "int", 0, "pixels added on top", minimum=0, maximum=8192, display_min=0, display_max=1024),
+        Param("bottom", "int", 0, "pixels added at the bottom", minimum=0, maximum=8192, display_min=0,
+              display_max=1024),
+        Param("width", "int", None, "target width, padded evenly left and right (instead of left/right)",
+              minimum=16, maximum=16384),
+        Param("height", "int", None, "target height, padded evenly top and bottom (instead of top/bottom)",
+              minimum=16, maximum=16384),
+        Param("padding", "choice", "mirror", "first guess of the new area", choices=PADDINGS),
+        Param("iterations", "int", 5, "reprojections (the paper uses 5)", minimum=0, maximum=100, display_min=0,
+              display_max=30),
+        Param("keep_original", "bool", True, "hold the original area exact at every step"),
+        _RESULT,
+    )
+
+    def pads(self, params: dict, width: int, height: int) -> tuple[int, int, int, int]:
+        left, right, top, bottom = params["left"], params["right"], params["top"], params["bottom"]
+        if params["width"] is not None:
+            if params["width"] < width:
+                raise ParameterError(f"width {params['width']}: smaller than the frame's {width}")
+            left = (params["width"] - width) // 2
+            right = params["width"] - width - left
+        if params["height"] is not None:
+            if params["height"] < height:
+                raise ParameterError(f"height {params['height']}: smaller than the frame's {height}")
+            top = (params["height"] - height) // 2
+            bottom = params["height"] - height - top
+        if not any((left, right, top, bottom)):
+            raise ParameterError("extend: nothing to add: set left/right/top/bottom or a larger width/height")
+        return left, right, top, bottom
+
+    def render(self, frame: int, params: dict, context: RenderContext):
+        from ...core import colour
+        from ...core.canvas import pad_canvas, reproject_canvas
+
+        source = context.fetch("source", frame)
+        canvas, original = pad_canvas(colour.to_working(source.rgb), *self.pads(params, *source.size),
+                                      mode=params["padding"])
+        keep = original.astype(np.float32) if params["keep_original"] else None
+        out = reproject_canvas(context.shot_model(), canvas, params["iterations"], keep)
+        exact = (original, source.rgb.reshape(-1, 3)) if params["keep_original"] else None
+        return _finish(canvas, out, params, source.pixel_type, exact)
+
+
+class StretchNode(NodeDefinition):
+    name = "stretch"
+    label = "VSAE Stretch"
+    help = ("Resample a frame to another width and height (a 4x wider plate, say), then reproject through the shot "
+            "model so stretched content looks like the shot again.")
+    params = (
+        Param("width", "int", None, "output width (default: the frame's, times scale_x)", minimum=16, maximum=16384),
+        Param("height", "int", None, "output height (default: the frame's, times scale_y)", minimum=16,
+              maximum=16384),
+        Param("scale_x", "float", 2.0, "horizontal scale when width is not set", minimum=0.1, maximum=16.0,
+              display_min=0.5, display_max=4.0),
+        Param("scale_y", "float", 1.0, "vertical scale when height is not set", minimum=0.1, maximum=16.0,
+              display_min=0.5, display_max=4.0),
+        Param("filter", "choice", "bicubic", "resampling filter of the first guess", choices=FILTERS),
+        Param("iterations", "int", 10, "reprojections (the paper iterates 30 times for a 4x stretch)", minimum=0,
+              maximum=100, display_min=0, display_max=50),
+        _RESULT,
+    )
+
+    def render(self, frame: int, params: dict, context: RenderContext):
+        from ...core import colour
+        from ...core.canvas import reproject_canvas
+        from ...core.upres import resize
+
+        source = context.fetch("source", frame)
+        w, h = source.size
+        size = (params["width"] or max(16, round(w * params["scale_x"])),
+                params["height"] or max(16, round(h * params["scale_y"])))
+        canvas = resize(colour.to_working(source.rgb), size, params["filter"])
+        out = reproject_canvas(context.shot_model(), canvas, params["iterations"])
+        return _finish(canvas, out, params, source.pixel_type)
+
+
+def _offsets(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        raise ParameterError(f"offsets {text!r}: expected frame offsets, e.g. 0,20,40") from None
+    if len(values) < 2:
+        raise ParameterError(f"offsets {text!r}: stitch needs two frames or more")
+    return values
+
+
+class StitchNode(NodeDefinition):
+    name = "stitch"
+    label = "VSAE Stitch"
+    help = ("Place several frames of the shot side by side (output frame t shows t + each offset) and reproject "
+            "through the shot model so the seams disappear, panorama-like.")
+    temporal = True
+    params = (
+        Param("offsets", "string", "0,20", "frame offsets of the tiles, left to right (or top to bottom)"),
+        Param("layout", "choice", "row", "row: side by side; column: stacked", choices=LAYOUTS),
+        Param("iterations", "int", 5, "reprojections", minimum=0, maximum=100, display_min=0, display_max=30),
+        Param("band", "int", 0, "replace only this many pixels each side of a seam, keep the rest as shot "
+              "(0: reproject the whole canvas, as the paper)", minimum=0, maximum=4096, display_min=0,
+              display_max=256),
+        _RESULT,
+    )
+
+    def check(self, params: dict) -> None:
+        _offsets(params["offsets"])
+
+    def output_frames(self, params: dict, source_frames) -> list[int]:
+        offsets, have = _offsets(params["offsets"]), set(source_frames)
+        frames = [f for f in source_frames if all(f + o in have for o in offsets)]
+        if not frames:
+            raise ParameterError(f"offsets {params['offsets']}: no frame of the shot has all its tiles "
+                                 f"({source_frames[0]}-{source_frames[-1]})")
+        return frames
+
+    def frames_needed(self, frame: int, params: dict, source_frames) -> dict[str, list[int]]:
+        return {"source": [frame + o for o in _offsets(params["offsets"])]}
+
+    def render(self, frame: int, params: dict, context: RenderContext):
+        from ...core import colour
+        from ...core.canvas import reproject_canvas, seam_keep, stitch_canvas
+
+        tiles = [context.fetch("source", frame + o) for o in _offsets(params["offsets"])]
+        canvas, seams = stitch_canvas([colour.to_working(t.rgb) for t in tiles], params["layout"])
+        keep = seam_keep(canvas.shape[:2], seams, params["layout"], params["band"]) if params["band"] else None
+        out = reproject_canvas(context.shot_model(), canvas, params["iterations"], keep)
+        return _finish(canvas, out, params, tiles[0].pixel_type)

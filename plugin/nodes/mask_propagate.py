@@ -1,0 +1,141 @@
+"""Mask Propagate: a matte keyed on one or more frames (mask images or boxes) carried across the shot by the
+shot model's pixel codes; soft matte and thresholded binary, ready to feed Clean Plate."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...core.clean_plate import parse_boxes
+from ...errors import InputError, ParameterError
+from ..node import ClipInput, NodeDefinition, Param, RenderContext
+
+
+def _frame_list(text: str) -> list[int]:
+    try:
+        return sorted({int(v) for v in text.replace(" ", "").split(",") if v})
+    except ValueError:
+        raise ParameterError(f"key_frames {text!r}: expected frame numbers, e.g. 1001,1050") from None
+
+
+class MaskPropagateNode(NodeDefinition):
+    name = "mask_propagate"
+    label = "VSAE Mask Propagate"
+    help = ("Carry a matte keyed on some frames (mask images or boxes) through the shot, matching the shot model's "
+            "pixel codes frame to frame; outputs the soft matte (grey + alpha) or a binary one.")
+    temporal = True
+    inputs = (ClipInput("source", "the shot"),
+              ClipInput("keys", "the keyed mattes (alpha, or grey level) on the key frames", optional=True,
+                        is_matte=True))
+    params = (
+        Param("key_frames", "string", "", "frames of the keys input holding a matte, e.g. 1001,1050 "
+              "(default: the shot's first frame)"),
+        Param("boxes", "string", "", "key boxes instead of mattes: frame:x0,y0,x1,y1; ... (pixels, top-left origin)"),
+        Param("radius", "int", 12, "search window half-size in code cells (x stride pixels)", minimum=1, maximum=64,
+              display_min=2, display_max=32),
+        Param("stride", "int", 4, "pixels per code cell", minimum=1, maximum=16, display_min=2, display_max=8),
+        Param("topk", "int", 10, "most similar reference pixels averaged", minimum=1, maximum=100),
+        Param("temperature", "float", 0.05, "softmax temperature of the similarity weights", minimum=0.001,
+              maximum=1.0, display_min=0.01, display_max=0.2),
+        Param("layers", "int", 6, "encoder stages in the pixel code (6: the paper's hypercolumn)", minimum=1,
+              maximum=6),
+        Param("colour_weight", "float", 1.0, "weight of the pixels' own colour in the pixel code, against the "
+              "encoder stages together", minimum=0.0, maximum=10.0, display_min=0.0, display_max=4.0),
+        Param("previous", "int", 3, "recently propagated frames used as references beside the key", minimum=0,
+              maximum=20),
+        Param("working_size", "int", 1024, "pixel codes at most this many pixels on the long side (bounds memory; "
+              "0: the plate's size)", minimum=0, maximum=8192),
+        Param("refine", "bool", True, "snap the matte's edges to the image's (guided filter)"),
+        Param("result", "choice", "matte", "matte: soft matte; binary: thresholded at 0.5; cutout: the source "
+              "with the soft matte as alpha", choices=("matte", "binary", "cutout")),
+    )
+
+    def check(self, params: dict) -> None:
+        _frame_list(params["key_frames"])
+        parse_boxes(params["boxes"])
+
+    def _keys(self, params: dict, source_frames) -> list[int]:
+        if params["boxes"]:
+            frames = sorted({f for track in parse_boxes(params["boxes"]) for f, _ in track if f is not None})
+            frames = frames or [source_frames[0]]
+        else:
+            frames = _frame_list(params["key_frames"]) or [source_frames[0]]
+        outside = [f for f in frames if f not in set(source_frames)]
+        if outside:
+            raise ParameterError(f"key frame {outside[0]}: not a frame of the shot "
+                                 f"({source_frames[0]}-{source_frames[-1]})")
+        return frames
+
+    def frames_needed(self, frame: int, params: dict, source_frames) -> dict[str, list[int]]:
+        keys = self._keys(params, source_frames)
+        before = [k for k in keys if k <= frame] or [frame]
+        after = [k for k in keys if k >= frame] or [frame]
+        span = [f for f in source_frames if before[-1] <= f <= after[0]]
+        return {"source": span, "keys": [] if params["boxes"] else [k for k in keys if k in (before[-1], after[0])]}
+
+    def _working_size(self, params: dict, width: int, height: int) -> tuple[int, int]:
+        limit = params["working_size"]
+        scale = min(1.0, limit / max(width, height)) if limit else 1.0
+        return max(1, round(width * scale)), max(1, round(height * scale))
+
+    def _key_matte(self, frame: int, params: dict, context: RenderContext, width: int, height: int) -> np.ndarray:
+        from ...core.clean_plate import boxes_hole, matte_from_frame
+
+        if params["boxes"]:
+            matte = boxes_hole(parse_boxes(params["boxes"]), frame, height, width).astype(np.float32)
+        else:
+            if not context.has_input("keys"):
+                raise ParameterError("mask_propagate: connect the keys input (keyed mattes) or give key boxes")
+            matte = matte_from_frame(context.fetch("keys", frame), f"keys frame {frame}", height, width)
+        if matte.max() < 0.5:
+            raise InputError(f"keys frame {frame}: the key matte is empty (nothing to propagate)")
+        return matte
+
+    def propagation(self, params: dict, context: RenderContext, width: int, height: int):
+        """The shot's Propagation for these parameters, built once per render context and kept in its cache."""
+        import cv2
+
+        from ...core import colour
+        from ...core.mask_propagate import Propagation, PropagationSettings, mask_to_grid
+        from ...core.pixel_codes import hypercolumns
+
+        cache_key = ("mask_propagate", tuple(sorted(params.items())))
+        if cache_key not in context.cache:
+            size = self._working_size(params, width, height)
+            settings = PropagationSettings(stride=params["stride"], radius=params["radius"], topk=params["topk"],
+                                           temperature=params["temperature"], previous=params["previous"],
+                                           layers=params["layers"], image_weight=params["colour_weight"])
+
+            def small(plane):
+                return cv2.resize(plane, size, interpolation=cv2.INTER_AREA) if size != (width, height) else plane
+
+            # Keys first: a bad key is reported before any model is trained or loaded.
+            keys = {f: mask_to_grid(small(self._key_matte(f, params, context, width, height)), settings.stride)
+                    for f in self._keys(params, context.source_frames)}
+            model = context.shot_model()
+
+            def codes_of(f):
+                return hypercolumns(model, colour.to_working(small(context.fetch("source", f).rgb)), settings.stride,
+                                    settings.layers, settings.image_weight)
+            context.cache[cache_key] = Propagation(codes_of, context.source_frames, keys, settings)
+        return context.cache[cache_key]
+
+    def render(self, frame: int, params: dict, context: RenderContext):
+        from ...core import colour
+        from ...core.mask_propagate import grid_to_mask, refine_matte
+        from ...core.sequence import Frame
+
+        source = context.fetch("source", frame)
+        width, height = source.size
+        prop = self.propagation(params, context, width, height)
+        if frame in prop.keys:  # a keyed frame gives back its own matte, not its coarse grid
+            matte = self._key_matte(frame, params, context, width, height)
+        else:
+            matte = grid_to_mask(prop.grid_matte(frame), height, width)
+        if params["refine"] and frame not in prop.keys:
+            matte = refine_matte(matte, colour.to_working(source.rgb), radius=max(2, 2 * params["stride"]))
+        if params["result"] == "binary":
+            matte = (matte >= 0.5).astype(np.float32)
+        if params["result"] == "cutout":
+            return Frame(rgb=source.rgb, alpha=matte[:, :, None], pixel_type=source.pixel_type)
+        grey = np.repeat(matte[:, :, None], 3, axis=2)
+        return Frame(rgb=grey, alpha=matte[:, :, None], pixel_type=source.pixel_type)

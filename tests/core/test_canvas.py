@@ -1,0 +1,59 @@
+"""Canvas edits: padding, held areas, stitching and the seam measure."""
+
+import numpy as np
+import pytest
+
+from vsae.core.canvas import (extend_seams, pad_canvas, reproject_canvas, seam_energy, seam_keep, stitch_canvas)
+from vsae.errors import ParameterError
+
+
+class _Smooth:
+    """A stand-in shot model whose reprojection blurs: seams melt, held pixels must come back."""
+
+    def reproject(self, x, iterations=1):
+        import cv2
+
+        return cv2.blur(x[0].transpose(1, 2, 0), (9, 9)).transpose(2, 0, 1)[None]
+
+
+def _texture(h, w, seed):
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    return cv2.GaussianBlur(rng.random((h, w, 3)).astype(np.float32), (5, 5), 1.5) - 0.5
+
+
+def test_padding_modes_and_the_original_area():
+    x = np.arange(2 * 3 * 1, dtype=np.float32).reshape(2, 3, 1)
+    mirror, original = pad_canvas(x, 2, 1, 1, 0, "mirror")
+    assert mirror.shape == (3, 6, 1) and original.sum() == 6 and (mirror[original] == x.reshape(-1, 1)).all()
+    assert mirror[1, :2, 0].tolist() == [1.0, 0.0]  # reflected: the column next to the edge repeats
+    zero, _ = pad_canvas(x, 1, 1, 1, 1, "zero")
+    assert zero[0].max() == 0
+    big, _ = pad_canvas(x, 7, 7, 0, 0, "mirror")  # wider than the frame: reflects again
+    assert big.shape == (2, 17, 1)
+    with pytest.raises(ParameterError, match="padding 'wrap'"):
+        pad_canvas(x, 1, 1, 1, 1, "wrap")
+
+
+def test_reproject_canvas_holds_the_kept_area_exactly():
+    canvas, original = pad_canvas(_texture(32, 48, 0) + 0.8, 16, 16, 8, 8, "zero")
+    out = reproject_canvas(_Smooth(), canvas, 3, keep=original.astype(np.float32))
+    assert (out[original] == canvas[original]).all()
+    assert np.abs(out[4:8, 20:60]).mean() > 0.05  # the zero border next to the picture took it on
+    assert extend_seams(original) == ([16, 64], [8, 40])
+
+
+def test_stitch_canvas_and_seam_band():
+    a, b = _texture(32, 40, 1), _texture(32, 40, 2) + 0.6  # a hard step at the seam
+    canvas, seams = stitch_canvas([a, b], "row")
+    assert canvas.shape == (32, 80, 3) and seams == [40]
+    keep = seam_keep(canvas.shape[:2], seams, "row", band=4)
+    assert keep[:, 36:44].max() == 0 and keep[:, :30].min() == 1 and 0 < keep[0, 46] < 1
+    before = seam_energy(canvas, seams)
+    after = seam_energy(reproject_canvas(_Smooth(), canvas, 2, keep), seams)
+    assert before > 3 and after < before / 2
+    with pytest.raises(ParameterError, match="frames differ in size"):
+        stitch_canvas([a, b[:16]])
+    column, seams = stitch_canvas([a, b, a], "column")
+    assert column.shape == (96, 40, 3) and seams == [32, 64]

@@ -1,0 +1,51 @@
+"""Extend, Stretch and Stitch as nodes, end to end through the CLI on the procedural shot."""
+
+import numpy as np
+import pytest
+
+from tests.test_cli import TINY
+from vsae.cli import main
+from vsae.core.sequence import open_shot
+from vsae.errors import ParameterError
+from vsae.plugin.nodes import load_node
+
+
+def test_extend_grows_the_canvas_and_keeps_the_original_bit_for_bit(tiny_shot, cache_dir, tmp_path):
+    out = str(tmp_path / "ext.####.exr")
+    assert main(["extend", tiny_shot["plates"], *TINY, "--width", "192", "--top", "16", "--iterations", "2",
+                 "--render", "1001", "-o", out]) == 0
+    src, res = open_shot(tiny_shot["plates"]).read(1001), open_shot(out).read(1001)
+    assert res.size == (192, 80)
+    assert (res.rgb[16:, 32:160] == src.rgb).all()
+    sheet = str(tmp_path / "sheet.####.exr")
+    assert main(["extend", tiny_shot["plates"], *TINY, "--left", "64", "--result", "before_after",
+                 "--iterations", "1", "--render", "1001", "-o", sheet]) == 0
+    assert open_shot(sheet).read(1001).size == (192, 128)  # first guess above, result below
+
+
+def test_stretch_and_stitch_sizes_and_frames(tiny_shot, cache_dir, tmp_path):
+    out = str(tmp_path / "wide.####.exr")
+    assert main(["stretch", tiny_shot["plates"], *TINY, "--scale-x", "2", "--iterations", "1", "--render", "1001",
+                 "-o", out]) == 0
+    assert open_shot(out).read(1001).size == (256, 64)
+    pano = str(tmp_path / "pano.####.exr")
+    assert main(["stitch", tiny_shot["plates"], *TINY, "--offsets", "0,4,8", "--band", "8", "--iterations", "1",
+                 "-o", pano]) == 0
+    res = open_shot(pano)
+    assert res.frames == [1001, 1002, 1003, 1004] and res.read(1001).size == (384, 64)
+    src = open_shot(tiny_shot["plates"])
+    # Far from the seams (band 8 + ramp 8) the tiles are the frames themselves, to float precision.
+    assert np.allclose(res.read(1002).rgb[:, 146:238], src.read(1006).rgb[:, 18:110], atol=2e-3)
+
+
+def test_bad_parameters_are_named():
+    with pytest.raises(ParameterError, match="stitch needs two frames"):
+        load_node("stitch").resolve({"offsets": "0"})
+    with pytest.raises(ParameterError, match="no frame of the shot has all its tiles"):
+        node = load_node("stitch")
+        node.output_frames(node.resolve({"offsets": "0,50"}), list(range(1001, 1013)))
+    node = load_node("extend")
+    with pytest.raises(ParameterError, match="nothing to add"):
+        node.pads(node.resolve({}), 128, 64)
+    with pytest.raises(ParameterError, match="width 100: smaller than the frame's 128"):
+        node.pads(node.resolve({"width": 100}), 128, 64)
