@@ -19,8 +19,8 @@ import os
 import numpy as np
 
 from clip_models import clip_model
-from common import (CLIPS, DAVIS, PAPER_SIZE, display_to_working, load_clip, require_clips, save_results,
-                    working_to_display)
+from common import (CLIPS, DAVIS, PAPER_SIZE, add_scores, display_to_working, load_clip, mean_scores, require_clips,
+                    save_results, working_to_display)
 
 
 def clip_masks(clip: str) -> np.ndarray:
@@ -113,15 +113,9 @@ def main():
             for name, img in outputs.items():
                 scores.setdefault(name, []).append((
                     psnr(img[hole], truth[hole]), ssim(img[y0:y1, x0:x1], truth[y0:y1, x0:x1])))
-        row = {"clip": clip, "hole_fraction": round(float(holes.mean()), 3), "outside_exact": outside_exact}
-        for name, vals in scores.items():
-            row[name] = {"psnr": round(float(np.mean([v[0] for v in vals])), 2),
-                         "ssim": round(float(np.mean([v[1] for v in vals])), 3)}
-        rows.append(row)
-        print(clip, "  ".join(f"{k} {v['psnr']:.2f}/{v['ssim']:.3f}" for k, v in row.items() if isinstance(v, dict)),
-              flush=True)
-    methods = [k for k in rows[0] if isinstance(rows[0][k], dict)]
-    mean = {m: {s: round(float(np.mean([r[m][s] for r in rows])), 3) for s in ("psnr", "ssim")} for m in methods}
+        rows.append(add_scores({"clip": clip, "hole_fraction": round(float(holes.mean()), 3),
+                                "outside_exact": outside_exact}, scores))
+    mean = mean_scores(rows)
     print("mean", mean)
     print(save_results("clean_plate_quality", {"iterations": iterations, "search": args.search, "rows": rows,
                                                "mean": mean}))

@@ -73,6 +73,25 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def add_scores(row: dict, scores: dict) -> dict:
+    """Put each method's mean PSNR/SSIM into ``row`` and print the row on one line.
+
+    scores: method -> [(psnr, ssim), ...] over the clip's frames. Returns ``row``.
+    """
+    for name, vals in scores.items():
+        row[name] = {"psnr": round(float(np.mean([v[0] for v in vals])), 2),
+                     "ssim": round(float(np.mean([v[1] for v in vals])), 3)}
+    print(row["clip"], "  ".join(f"{k} {v['psnr']:.2f}/{v['ssim']:.3f}" for k, v in row.items()
+                                 if isinstance(v, dict)), flush=True)
+    return row
+
+
+def mean_scores(rows: list[dict]) -> dict:
+    """Each method's PSNR/SSIM averaged over the clips' rows (as ``add_scores`` made them)."""
+    methods = [k for k in rows[0] if isinstance(rows[0][k], dict)]
+    return {m: {s: round(float(np.mean([r[m][s] for r in rows])), 3) for s in ("psnr", "ssim")} for m in methods}
+
+
 def save_results(name: str, payload: dict) -> str:
     path = os.path.join(HERE, "results", f"{name}.json")
     os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -10,7 +10,8 @@ import argparse
 
 import numpy as np
 
-from common import DAVIS, display_to_working, load_clip, require_clips, save_results, working_to_display
+from common import (DAVIS, add_scores, display_to_working, load_clip, mean_scores, require_clips, save_results,
+                    working_to_display)
 
 
 def main():
@@ -54,15 +55,8 @@ def main():
             }
             for name, img in outputs.items():
                 scores.setdefault(name, []).append((psnr(img, truth), ssim(img, truth)))
-        row = {"clip": clip, "steps": result.steps, "budget_s": settings.budget_s}
-        for name, vals in scores.items():
-            row[name] = {"psnr": round(float(np.mean([v[0] for v in vals])), 2),
-                         "ssim": round(float(np.mean([v[1] for v in vals])), 3)}
-        rows.append(row)
-        print(clip, "  ".join(f"{k} {v['psnr']:.2f}/{v['ssim']:.3f}" for k, v in row.items() if isinstance(v, dict)),
-              flush=True)
-    methods = [k for k in rows[0] if isinstance(rows[0][k], dict)]
-    mean = {m: round(float(np.mean([r[m]["psnr"] for r in rows])), 2) for m in methods}
+        rows.append(add_scores({"clip": clip, "steps": result.steps, "budget_s": settings.budget_s}, scores))
+    mean = {m: v["psnr"] for m, v in mean_scores(rows).items()}
     print("mean PSNR", mean)
     print(save_results("retime_quality", {"budget": args.budget, "rows": rows, "mean_psnr": mean}))
 

@@ -30,7 +30,7 @@ class PropagationSettings:
     previous: int = 3  # most recent propagated frames used as references, beside the keyed frame
     dims: int = 64  # principal components of the pixel codes kept
     layers: int = 6  # encoder stages in the pixel code (6: the paper's hypercolumn)
-    image_weight: float = 1.0  # the frame's colour in the pixel code (see vsae.core.pixel_codes.hypercolumns)
+    image_weight: float = 4.0  # the frame's colour in the pixel code (see vsae.core.pixel_codes.hypercolumns)
     key_search: str = "global"  # the keyed frame searched over the whole frame (global) or the window (local)
 
 
@@ -52,7 +52,7 @@ def grid_to_mask(grid: np.ndarray, height: int, width: int) -> np.ndarray:
 def propagate_step(target: np.ndarray, refs: Sequence[tuple[np.ndarray, np.ndarray]],
                    settings: PropagationSettings = PropagationSettings(),
                    global_refs: Sequence[tuple[np.ndarray, np.ndarray]] = (), block: int = 8,
-                   chunk: int = 96) -> np.ndarray:
+                   chunk: int = 96, global_keys: int = 6144) -> np.ndarray:
     """The matte of ``target`` from reference frames.
 
     target: (h, w, d) unit codes; refs: [(codes (h, w, d), matte (h, w))] searched within ``settings.radius``;
@@ -60,7 +60,8 @@ def propagate_step(target: np.ndarray, refs: Sequence[tuple[np.ndarray, np.ndarr
     has moved far is found there). Returns (h, w) float32 in [0, 1].
     Local search takes target pixels in blocks of ``block`` x ``block``; each block compares with a window of
     (block + 2 radius)^2 cells of every reference in one matrix product, ``chunk`` blocks at a time (bounded memory).
-    The ``topk`` best matches over all references are averaged with softmax weights.
+    The ``topk`` best matches over all references are averaged with softmax weights. Global references are
+    sampled down to ``global_keys`` cells (half matte, half the rest), which bounds their cost at any frame size.
     """
     import torch
     import torch.nn.functional as F
@@ -105,8 +106,7 @@ def propagate_step(target: np.ndarray, refs: Sequence[tuple[np.ndarray, np.ndarr
             top_sim, top_lab = torch.cat(sims), torch.cat(labs)
         if global_refs:
             flat_q = query.reshape(n * bb, d)
-            gk = torch.cat([torch.from_numpy(np.ascontiguousarray(c, np.float32)).reshape(-1, d) for c, _ in global_refs])
-            gl = torch.cat([torch.from_numpy(np.ascontiguousarray(m, np.float32)).reshape(-1) for _, m in global_refs])
+            gk, gl = _global_keys(global_refs, d, global_keys)
             k_global = min(topk, len(gl))
             g_sim, g_lab = [], []
             for s in range(0, n * bb, 4096):
@@ -121,6 +121,23 @@ def propagate_step(target: np.ndarray, refs: Sequence[tuple[np.ndarray, np.ndarr
     # Fold the blocks back: (n, bb) -> (h + ph, w + pw).
     grid = F.fold(out.T[None], (h + ph, w + pw), block, stride=block)[0, 0]
     return np.ascontiguousarray(grid[:h, :w].numpy()).clip(0.0, 1.0)
+
+
+def _global_keys(refs, d: int, limit: int):
+    """Codes (m, d) and matte values (m,) of global references, at most ``limit`` of them: up to half from the matte
+    (where the object is), the rest from elsewhere, picked by a fixed-seed draw."""
+    import torch
+
+    codes = np.concatenate([np.asarray(c, np.float32).reshape(-1, d) for c, _ in refs])
+    labels = np.concatenate([np.asarray(m, np.float32).reshape(-1) for _, m in refs])
+    if len(labels) > limit:
+        rng = np.random.default_rng(0)
+        inside, outside = np.nonzero(labels > 0)[0], np.nonzero(labels <= 0)[0]
+        take_in = min(len(inside), limit // 2)
+        pick = np.concatenate([rng.choice(inside, take_in, replace=False),
+                               rng.choice(outside, min(len(outside), limit - take_in), replace=False)])
+        codes, labels = codes[pick], labels[pick]
+    return torch.from_numpy(np.ascontiguousarray(codes)), torch.from_numpy(np.ascontiguousarray(labels))
 
 
 class Propagation:

@@ -73,14 +73,14 @@ class PixelCodeBasis:
         self.mean, self.components = mean.astype(np.float32), components.astype(np.float32)
 
     @classmethod
-    def fit(cls, codes: list[np.ndarray], dims: int = 64, sample: int = 20000, seed: int = 0) -> "PixelCodeBasis":
+    def fit(cls, codes: list[np.ndarray], dims: int = 64, sample: int = 8000, seed: int = 0) -> "PixelCodeBasis":
         flat = np.concatenate([c.reshape(-1, c.shape[-1]) for c in codes])
         if len(flat) > sample:
             flat = flat[np.random.default_rng(seed).choice(len(flat), sample, replace=False)]
         mean = flat.mean(axis=0)
-        # Principal axes from the small D x D covariance: cheaper than an SVD of the samples.
-        cov = np.cov((flat - mean).T.astype(np.float64))
-        values, vectors = np.linalg.eigh(cov)
+        # Principal axes from the small D x D covariance (a float32 product; the eigen-solve in float64).
+        centred = (flat - mean).astype(np.float32)
+        values, vectors = np.linalg.eigh((centred.T @ centred).astype(np.float64) / max(len(flat) - 1, 1))
         order = np.argsort(values)[::-1][:min(dims, flat.shape[1])]
         return cls(mean, vectors[:, order].T)
 

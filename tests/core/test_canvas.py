@@ -3,17 +3,9 @@
 import numpy as np
 import pytest
 
+from tests.standins import BlurModel
 from vsae.core.canvas import (extend_seams, pad_canvas, reproject_canvas, seam_energy, seam_keep, stitch_canvas)
 from vsae.errors import ParameterError
-
-
-class _Smooth:
-    """A stand-in shot model whose reprojection blurs: seams melt, held pixels must come back."""
-
-    def reproject(self, x, iterations=1):
-        import cv2
-
-        return cv2.blur(x[0].transpose(1, 2, 0), (9, 9)).transpose(2, 0, 1)[None]
 
 
 def _texture(h, w, seed):
@@ -38,7 +30,7 @@ def test_padding_modes_and_the_original_area():
 
 def test_reproject_canvas_holds_the_kept_area_exactly():
     canvas, original = pad_canvas(_texture(32, 48, 0) + 0.8, 16, 16, 8, 8, "zero")
-    out = reproject_canvas(_Smooth(), canvas, 3, keep=original.astype(np.float32))
+    out = reproject_canvas(BlurModel(9), canvas, 3, keep=original.astype(np.float32))
     assert (out[original] == canvas[original]).all()
     assert np.abs(out[4:8, 20:60]).mean() > 0.05  # the zero border next to the picture took it on
     assert extend_seams(original) == ([16, 64], [8, 40])
@@ -51,7 +43,7 @@ def test_stitch_canvas_and_seam_band():
     keep = seam_keep(canvas.shape[:2], seams, "row", band=4)
     assert keep[:, 36:44].max() == 0 and keep[:, :30].min() == 1 and 0 < keep[0, 46] < 1
     before = seam_energy(canvas, seams)
-    after = seam_energy(reproject_canvas(_Smooth(), canvas, 2, keep), seams)
+    after = seam_energy(reproject_canvas(BlurModel(9), canvas, 2, keep), seams)
     assert before > 3 and after < before / 2
     with pytest.raises(ParameterError, match="frames differ in size"):
         stitch_canvas([a, b[:16]])

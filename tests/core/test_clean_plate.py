@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from tests.standins import BlurModel
 from vsae.core.clean_plate import (box_at, boxes_hole, composite, hole_matte, parse_boxes, plate_fill,
                                    reproject_fill, surround_fill, temporal_fill)
 from vsae.errors import ParameterError
@@ -91,21 +92,12 @@ def test_plate_fill_is_the_median_of_frames_where_the_place_is_uncovered():
     assert found[hole].all() and np.allclose(filled[hole], bg[hole])
 
 
-class _Smooth:
-    """A stand-in shot model: reprojection blurs, so the hole gets changed and the rest must be held."""
-
-    def reproject(self, x, iterations=1):
-        import cv2
-
-        return cv2.blur(x[0].transpose(1, 2, 0), (5, 5)).transpose(2, 0, 1)[None]
-
-
 def test_reproject_fill_changes_the_hole_only_and_composite_is_bit_exact_outside():
     source = _texture()
     hole = np.zeros((64, 96), bool)
     hole[20:40, 30:60] = True
     hard, soft = hole_matte(hole, grow=2, feather=3.0)
-    out = reproject_fill(_Smooth(), source, surround_fill(source, hard), hard, 3)
+    out = reproject_fill(BlurModel(5), source, surround_fill(source, hard), hard, 3)
     assert (out[~hard] == source[~hard]).all() and not np.allclose(out[hard], source[hard])
     linear = np.exp(source).astype(np.float32)  # any float values
     comp = composite(linear, np.zeros_like(linear), soft)

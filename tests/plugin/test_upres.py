@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from tests.standins import BlurModel
 from tests.test_cli import TINY
 from vsae.cli import main
 from vsae.core import colour
@@ -10,18 +11,6 @@ from vsae.core.sequence import Frame, open_shot, write_image
 from vsae.core.upres import default_iterations, keep_low_frequencies, reproject, resize, tile_origins
 from vsae.errors import ParameterError
 from vsae.plugin.nodes import load_node
-
-
-class _Blur:
-    """A stand-in shot model for plumbing tests: 'reprojection' is a small blur, so tiles and passes are visible."""
-
-    def reproject(self, x, iterations=1):
-        import cv2
-
-        out = x.copy()
-        for b in range(x.shape[0]):
-            out[b] = cv2.blur(x[b].transpose(1, 2, 0), (3, 3)).transpose(2, 0, 1)
-        return out
 
 
 def test_default_iterations_grow_with_the_factor():
@@ -51,8 +40,8 @@ def test_detail_preserve_keeps_the_input_low_band():
 def test_tiles_cover_the_frame_and_agree_with_one_pass_away_from_seams():
     assert tile_origins(300, 128, 64) == [0, 64, 128, 172]
     x = np.random.default_rng(1).random((200, 300, 3)).astype(np.float32)
-    whole = reproject(_Blur(), x, 2)
-    tiled = reproject(_Blur(), x, 2, tile=128, overlap=32)
+    whole = reproject(BlurModel(3), x, 2)
+    tiled = reproject(BlurModel(3), x, 2, tile=128, overlap=32)
     # Only the pixels next to a tile's own edge differ (the blur sees the edge there), and the ramps weigh them little.
     assert np.abs(whole - tiled).max() < 0.01
 
