@@ -107,9 +107,10 @@ def main():
                     out = reproject_fill(model, cut, guess, hole, n)
                     outside_exact &= bool((out[~hole] == cut[~hole]).all())
                     outputs[f"{name}+reproject{n}"] = working_to_display(out)
-                    if name == "temporal" and n:  # frames' own pixels where they uncover the place, model elsewhere
-                        outputs[f"temporal_found+reproject{n}"] = working_to_display(
-                            np.where(found[:, :, None], temporal, out))
+                    if name == "temporal" and n:  # frames' own pixels held where they uncover the place, as the node
+                        held = np.where(found[:, :, None], temporal, cut).astype(np.float32)
+                        outputs[f"temporal_held+reproject{n}"] = working_to_display(
+                            reproject_fill(model, held, temporal, hole & ~found, n))
             for name, img in outputs.items():
                 scores.setdefault(name, []).append((
                     psnr(img[hole], truth[hole]), ssim(img[y0:y1, x0:x1], truth[y0:y1, x0:x1])))
