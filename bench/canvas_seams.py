@@ -26,8 +26,8 @@ from common import DAVIS, HERE, display_to_working, load_clip, require_clips, sa
 def main():
     import cv2
 
-    from vsae.core.canvas import (extend_seams, pad_canvas, reproject_canvas, seam_energy, seam_keep,
-                                  stitch_canvas)
+    from vsae.core.canvas import (extend_seams, match_held_area, pad_canvas, reproject_canvas, seam_energy,
+                                  seam_keep, stitch_canvas)
     from vsae.core.colour import from_working
     from vsae.core.contact_sheet import contact_sheet
     from vsae.core.metrics import to_display
@@ -55,9 +55,11 @@ def main():
                 figures.setdefault(name, []).append(seam_energy(img, seams))
             for mode in ("mirror", "zero"):
                 padded, original = pad_canvas(working[t], 128, 128, 64, 64, mode)
-                out = reproject_canvas(model, padded, n, original.astype(np.float32))
+                held = reproject_canvas(model, padded, n, original.astype(np.float32))
+                out = match_held_area(reproject_canvas(model, held, 1), padded, original)  # as the node does
                 cols, rws = extend_seams(original)
-                for name, img in ((f"extend_{mode}_before", padded), (f"extend_{mode}_after", out)):
+                for name, img in ((f"extend_{mode}_before", padded), (f"extend_{mode}_held", held),
+                                  (f"extend_{mode}_after", out)):
                     figures.setdefault(name, []).append(
                         (seam_energy(img, cols, "row") + seam_energy(img, rws, "column")) / 2)
                 if mode == "mirror" and t == starts[0]:
@@ -71,11 +73,11 @@ def main():
             if t == starts[0]:
                 sheet.append([canvas, whole])
                 sheet.append([wide, stretched])
-        # One small sheet per clip: rows of before | after (extend, stitch, stretch), shrunk to 1024 wide.
-        tiles = [[cv2.resize(img, (512, 256), interpolation=cv2.INTER_AREA) for img in pair] for pair in sheet]
-        image = to_display(from_working(contact_sheet(tiles, max_width=1024)))
+        # One small sheet per clip: rows of before | after (extend, stitch, stretch), shrunk to 772 wide.
+        tiles = [[cv2.resize(img, (384, 192), interpolation=cv2.INTER_AREA) for img in pair] for pair in sheet]
+        image = to_display(from_working(contact_sheet(tiles, max_width=772)))
         path = os.path.join(HERE, "results", f"canvas_{clip}.jpg")
-        cv2.imwrite(path, np.round(image[:, :, ::-1] * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 80])
+        cv2.imwrite(path, np.round(image[:, :, ::-1] * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 75])
         row = {"clip": clip, **{k: round(float(np.mean(v)), 3) for k, v in figures.items()}}
         rows.append(row)
         print(row, flush=True)

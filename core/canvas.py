@@ -50,6 +50,29 @@ def reproject_canvas(model, canvas: np.ndarray, iterations: int, keep: np.ndarra
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
+def match_held_area(out: np.ndarray, canvas: np.ndarray, held: np.ndarray, falloff: float = 24.0) -> np.ndarray:
+    """Carry the held area's difference from the model into the generated area, fading with distance.
+
+    Holding the original exact while the model fills the rest leaves a step at the border wherever the model's
+    picture differs from the original (its reconstruction is not exact). ``out`` is the model's picture of the
+    whole canvas (not held); the low-frequency difference ``canvas - out`` inside the held area is extended
+    outward (normalised Gaussian filtering) and added to the generated pixels with weight exp(-distance / falloff),
+    so the two sides meet without a step.
+    out, canvas: (H, W, C); held: (H, W) bool. Returns a new (H, W, C); held pixels are ``canvas``'s.
+    """
+    import cv2
+
+    sigma = falloff / 2
+    mask = held.astype(np.float32)
+    diff = (canvas - out) * mask[:, :, None]
+    num = cv2.GaussianBlur(diff, (0, 0), sigma).reshape(diff.shape)
+    den = cv2.GaussianBlur(mask, (0, 0), sigma)[:, :, None]
+    field = num / np.maximum(den, 1e-3)
+    dist = cv2.distanceTransform((~held).astype(np.uint8), cv2.DIST_L2, 5)[:, :, None]
+    fixed = out + field * np.exp(-dist / falloff) * (den > 1e-3)
+    return np.where(held[:, :, None], canvas, fixed).astype(np.float32)
+
+
 def stitch_canvas(frames: Sequence[np.ndarray], layout: str = "row") -> tuple[np.ndarray, list[int]]:
     """Frames (H, W, C) of one size side by side (``row``) or stacked (``column``); returns the canvas and the
     seam positions (the first column/row of each frame after the first)."""

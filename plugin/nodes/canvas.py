@@ -69,14 +69,18 @@ class ExtendNode(NodeDefinition):
 
     def render(self, frame: int, params: dict, context: RenderContext):
         from ...core import colour
-        from ...core.canvas import pad_canvas, reproject_canvas
+        from ...core.canvas import match_held_area, pad_canvas, reproject_canvas
 
         source = context.fetch("source", frame)
         canvas, original = pad_canvas(colour.to_working(source.rgb), *self.pads(params, *source.size),
                                       mode=params["padding"])
         keep = original.astype(np.float32) if params["keep_original"] else None
         out = reproject_canvas(context.shot_model(), canvas, params["iterations"], keep)
-        exact = (original, source.rgb.reshape(-1, 3)) if params["keep_original"] else None
+        exact = None
+        if params["keep_original"] and params["iterations"]:
+            # The model's own picture of the whole canvas, matched to the held original at the border.
+            out = match_held_area(reproject_canvas(context.shot_model(), out, 1), canvas, original)
+            exact = (original, source.rgb.reshape(-1, 3))
         return _finish(canvas, out, params, source.pixel_type, exact)
 
 

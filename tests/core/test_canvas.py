@@ -49,3 +49,15 @@ def test_stitch_canvas_and_seam_band():
         stitch_canvas([a, b[:16]])
     column, seams = stitch_canvas([a, b, a], "column")
     assert column.shape == (96, 40, 3) and seams == [32, 64]
+
+
+def test_match_held_area_removes_the_step_at_the_held_border():
+    from vsae.core.canvas import match_held_area
+
+    canvas, original = pad_canvas(_texture(48, 64, 3), 32, 32, 0, 0, "mirror")
+    model_view = canvas + 0.3  # the model's picture sits 0.3 off the original everywhere
+    held = np.where(original[:, :, None], canvas, model_view)
+    matched = match_held_area(model_view, canvas, original)
+    assert (matched[original] == canvas[original]).all()
+    assert seam_energy(matched, [32, 96]) < 0.5 * seam_energy(held, [32, 96])
+    assert np.abs(matched[:, 31] - canvas[:, 32]).mean() < 0.1  # the two sides meet
