@@ -26,9 +26,9 @@ class CleanPlateNode(NodeDefinition):
               display_min=-32, display_max=64),
         Param("feather", "float", 2.0, "soft edge outside the hole, in pixels", minimum=0.0, maximum=512.0,
               display_min=0.0, display_max=64.0),
-        # Default temporal + 5 reprojections of what no frame uncovers: on held-out frames of three DAVIS clips
-        # (bench/clean_plate_quality.py) 24.3 dB inside the hole against 21.9 for surround + 5 reprojections and
-        # 16.9 for Telea inpainting.
+        # Default temporal + 5 reprojections of what no frame uncovers: on held-out frames of five DAVIS clips
+        # (bench/clean_plate_quality.py) 23.25 dB inside the hole against 21.51 for surround + 5 reprojections and
+        # 17.66 for Telea inpainting.
         Param("fill", "choice", "temporal",
               "first guess: surround (mirror the surroundings in), temporal (other frames, flow-aligned), "
               "plate (median of other frames, locked-off shots)", choices=FILLS),
@@ -99,7 +99,7 @@ class CleanPlateNode(NodeDefinition):
             fill = temporal_fill if params["fill"] == "temporal" else plate_fill
             guess, found = fill(cut, hard, others)
             # What other frames uncovered is real picture: it is held like the surroundings, and the model fills
-            # only the rest (on held-out DAVIS frames 24.3 dB against 22.1 when the model redoes the whole hole).
+            # only the rest (on held-out DAVIS frames 23.25 dB against 21.70 when the model redoes the whole hole).
             cut = np.where(found[:, :, None], guess, cut).astype(np.float32)
             hard = hard & ~found
         if params["iterations"] and hard.any():
