@@ -81,13 +81,12 @@ def propagate_step(target: np.ndarray, refs: Sequence[tuple[np.ndarray, np.ndarr
     n, bb = query.shape[-1], block * block
     query = query.view(d, bb, n).permute(2, 1, 0)  # (n, bb, d)
     keys, labels = [], []
+    inside = F.unfold(padded(np.ones((h, w), np.float32)), win, stride=block, padding=r)[0].T  # (n, ww)
     for codes, matte in refs:
-        valid = padded(np.ones((h, w), np.float32))
         k = F.unfold(padded(codes), win, stride=block, padding=r).view(d, win * win, n)
         keys.append(k.permute(2, 0, 1).contiguous())  # (n, d, ww)
         lab = F.unfold(padded(matte), win, stride=block, padding=r)[0].T  # (n, ww)
-        ok = F.unfold(valid, win, stride=block, padding=r)[0].T
-        labels.append(torch.where(ok > 0.5, lab, torch.full_like(lab, float("nan"))))
+        labels.append(torch.where(inside > 0.5, lab, torch.full_like(lab, float("nan"))))
     # Best matches per target pixel: (n, bb, topk) similarities and their matte values.
     top_sim = torch.full((n, bb, 0), float("-inf"))
     top_lab = torch.zeros((n, bb, 0))
