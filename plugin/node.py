@@ -120,6 +120,7 @@ class NodeDefinition:
     inputs: tuple = (ClipInput("source", "the shot"),)
     params: tuple = ()
     temporal: bool = False  # render needs other frames than the one asked for
+    stateful: bool = False  # render keeps state across frames in context.cache (hosts render it one frame at a time)
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -147,6 +148,12 @@ class NodeDefinition:
     def frames_needed(self, frame: int, params: dict, source_frames: Sequence[int]) -> dict[str, list[int]]:
         """Source frames per input that rendering output ``frame`` reads. Default: the same frame."""
         return {self.inputs[0].name: [frame]}
+
+    def output_window(self, params: dict, width: int, height: int) -> tuple[int, int, int, int]:
+        """Where the output frame lies against an input frame of ``width`` x ``height``: (x0, y0, x1, y1) in pixels,
+        y up, the input covering (0, 0, width, height) — OFX's region of definition at render scale 1. The rendered
+        frame is (x1 - x0) x (y1 - y0). Default: the input's own area."""
+        return 0, 0, width, height
 
     def render(self, frame: int, params: dict, context: RenderContext):
         """Render output ``frame``; returns a vsae.core.sequence.Frame."""

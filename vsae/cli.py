@@ -231,6 +231,21 @@ def cmd_cache(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from .core.settings import parse_duration
+    from .ofx_bridge.server import serve
+
+    return serve(args.socket, idle_s=parse_duration(args.idle))
+
+
+def cmd_install(args) -> int:
+    from .ofx_bridge.bundle import install
+
+    path = install(args.dest, uninstall=args.uninstall)
+    print(f"removed {path}" if args.uninstall else f"installed {path}")
+    return 0
+
+
 def _need_key(args) -> str:
     if not args.key:
         raise ParameterError(f"vsae cache {args.action}: name a cache key (see `vsae cache list`)")
@@ -340,6 +355,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     for node in all_nodes():
         _add_node(sub, node)
+
+    p = sub.add_parser("serve", help="the render server the OFX plug-ins talk to (started by them on first use)")
+    p.add_argument("--socket", help="Unix socket path (default: $VSAE_SOCKET, else a folder only you can enter)")
+    p.add_argument("--idle", default="30m", help="exit after this long without requests (default 30m)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("install", help="build and install the OFX plug-in bundle (all nodes) for hosts to find")
+    p.add_argument("target", choices=("ofx",))
+    p.add_argument("--dest", help="plug-in folder (default: first of $OFX_PLUGIN_PATH, else /usr/OFX/Plugins)")
+    p.add_argument("--uninstall", action="store_true", help="remove the bundle instead")
+    p.set_defaults(func=cmd_install)
 
     p = sub.add_parser("cache", help="list, show, remove or clean cached models")
     p.add_argument("action", choices=("list", "show", "rm", "gc"))

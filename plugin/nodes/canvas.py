@@ -28,6 +28,12 @@ def _finish(before: np.ndarray, after: np.ndarray, params: dict, pixel_type: str
     return Frame(rgb=after, pixel_type=pixel_type)
 
 
+def _with_before(window: tuple, params: dict) -> tuple[int, int, int, int]:
+    """before_after stacks the first guess above the result: the window grows upward by its own height."""
+    x0, y0, x1, y1 = window
+    return (x0, y0, x1, y1 + (y1 - y0)) if params["result"] == "before_after" else window
+
+
 class ExtendNode(NodeDefinition):
     name = "extend"
     label = "VSAE Extend"
@@ -67,6 +73,10 @@ class ExtendNode(NodeDefinition):
             raise ParameterError("extend: nothing to add: set left/right/top/bottom or a larger width/height")
         return left, right, top, bottom
 
+    def output_window(self, params: dict, width: int, height: int) -> tuple[int, int, int, int]:
+        left, right, top, bottom = self.pads(params, width, height)  # the original stays where it was
+        return _with_before((-left, -bottom, width + right, height + top), params)
+
     def render(self, frame: int, params: dict, context: RenderContext):
         from ...core import colour
         from ...core.canvas import match_held_area, pad_canvas, reproject_canvas
@@ -103,15 +113,21 @@ class StretchNode(NodeDefinition):
         _RESULT,
     )
 
+    @staticmethod
+    def size(params: dict, width: int, height: int) -> tuple[int, int]:
+        return (params["width"] or max(16, round(width * params["scale_x"])),
+                params["height"] or max(16, round(height * params["scale_y"])))
+
+    def output_window(self, params: dict, width: int, height: int) -> tuple[int, int, int, int]:
+        return _with_before((0, 0, *self.size(params, width, height)), params)
+
     def render(self, frame: int, params: dict, context: RenderContext):
         from ...core import colour
         from ...core.canvas import reproject_canvas
         from ...core.upres import resize
 
         source = context.fetch("source", frame)
-        w, h = source.size
-        size = (params["width"] or max(16, round(w * params["scale_x"])),
-                params["height"] or max(16, round(h * params["scale_y"])))
+        size = self.size(params, *source.size)
         canvas = resize(colour.to_working(source.rgb), size, params["filter"])
         out = reproject_canvas(context.shot_model(), canvas, params["iterations"])
         return _finish(canvas, out, params, source.pixel_type)
@@ -156,6 +172,11 @@ class StitchNode(NodeDefinition):
 
     def frames_needed(self, frame: int, params: dict, source_frames) -> dict[str, list[int]]:
         return {"source": [frame + o for o in _offsets(params["offsets"])]}
+
+    def output_window(self, params: dict, width: int, height: int) -> tuple[int, int, int, int]:
+        n = len(_offsets(params["offsets"]))
+        size = (width * n, height) if params["layout"] == "row" else (width, height * n)
+        return _with_before((0, 0, *size), params)
 
     def render(self, frame: int, params: dict, context: RenderContext):
         from ...core import colour

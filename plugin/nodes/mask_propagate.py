@@ -23,6 +23,7 @@ class MaskPropagateNode(NodeDefinition):
     help = ("Carry a matte keyed on some frames (mask images or boxes) through the shot, matching the shot model's "
             "pixel codes frame to frame; outputs the soft matte (grey + alpha) or a binary one.")
     temporal = True
+    stateful = True  # the propagation chains from the keys are built once and reused by later frames
     inputs = (ClipInput("source", "the shot"),
               ClipInput("keys", "the keyed mattes (alpha, or grey level) on the key frames", optional=True,
                         is_matte=True))

@@ -38,6 +38,9 @@ class UpresNode(NodeDefinition):
         h = params["height"] or round(height * params["factor"])
         return w, h
 
+    def output_window(self, params: dict, width: int, height: int) -> tuple[int, int, int, int]:
+        return (0, 0, *self.output_size(params, width, height))
+
     def render(self, frame: int, params: dict, context: RenderContext):
         from ...core import colour
         from ...core.sequence import Frame

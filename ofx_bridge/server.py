@@ -1,0 +1,458 @@
+"""The render server the OFX shim talks to (``vsae serve``): one process per user, shared by every plugin instance and
+host render thread, that keeps shot models loaded between renders.
+
+Control runs over a Unix socket only its user can open (its folder 0700, the socket 0600); pixels through POSIX shared
+memory (see ``protocol``). A render is a conversation: the shim sends ``render`` with the node, its parameters and
+the clips' frame range; the node renders through a ``RenderContext`` whose ``fetch`` asks the shim for each source
+frame it reads (the shim fetches it from the host and puts it in shared memory); the server answers ``done`` with the
+output in a segment of its own, unlinked once the shim acknowledges. While a render works the server sends ``wait``
+every few seconds, so the shim can tell a long render from a dead server and poll the host's abort meanwhile.
+
+Renders run the node definitions the CLI runs, on the same pixels, so a frame rendered through a host matches the
+CLI's (tests/ofx_bridge). A missing shot model is trained only when the instance asks for it (its ``VSAE Train``
+parameter); otherwise the error tells the artist how to train it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import itertools
+import mmap
+import os
+import socket
+import socketserver
+import sys
+import threading
+import time
+from collections import OrderedDict
+
+import numpy as np
+
+from ..errors import InputError, ParameterError, VsaeError
+from .protocol import Message, ProtocolError, default_socket_path, receive, send
+
+KEEPALIVE_S = 2.0  # the shim's per-message time-out is far longer; this only proves the server is alive
+REPLY_TIMEOUT_S = 120.0  # how long a server waits for the shim's frames (hosts may decode slowly)
+LATENT_CACHE = 512  # latents of source frames kept across renders (a few MB at 512x256)
+
+
+class Aborted(Exception):
+    """The shim gave up on this render (the host aborted it)."""
+
+
+def _segment_path(name: str) -> str:
+    if not name.startswith("/") or "/" in name[1:] or len(name) < 2:
+        raise ProtocolError(f"shared memory name {name!r}: expected /name")
+    return "/dev/shm" + name
+
+
+def read_segment(name: str, width: int, height: int, components: int) -> np.ndarray:
+    """(height, width, components) float32 copied out of the shared-memory segment ``name`` (rows top to bottom)."""
+    count = width * height * components
+    fd = os.open(_segment_path(name), os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        if size < count * 4:
+            raise ProtocolError(f"shared memory {name}: {size} bytes, {count * 4} expected")
+        with mmap.mmap(fd, count * 4, prot=mmap.PROT_READ) as mm:
+            return np.frombuffer(mm, np.float32, count).reshape(height, width, components).copy()
+    finally:
+        os.close(fd)
+
+
+def write_segment(name: str, pixels: np.ndarray) -> None:
+    """A new segment ``name`` (mode 0600) holding ``pixels`` as float32, C order."""
+    data = np.ascontiguousarray(pixels, dtype=np.float32)
+    fd = os.open(_segment_path(name), os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+    try:
+        os.ftruncate(fd, max(1, data.nbytes))
+        with mmap.mmap(fd, max(1, data.nbytes)) as mm:
+            mm[:data.nbytes] = data.tobytes()
+    finally:
+        os.close(fd)
+
+
+def unlink_segment(name: str) -> None:
+    try:
+        os.unlink(_segment_path(name))
+    except FileNotFoundError:
+        pass
+
+
+def frame_from_pixels(pixels: np.ndarray, premultiplied: bool):
+    """Host pixels (H, W, 4|3|1) float32 -> a vsae Frame as the CLI would read the same pixels from a file:
+    straight colour (un-premultiplied when the host's are premultiplied), alpha apart; a single channel is a matte."""
+    from ..core import colour
+    from ..core.sequence import Frame
+
+    c = pixels.shape[2]
+    if c == 1:
+        return Frame(rgb=np.repeat(pixels, 3, axis=2), alpha=pixels, pixel_type="float")
+    rgb = pixels[:, :, :3]
+    alpha = pixels[:, :, 3:4] if c == 4 else None
+    if alpha is not None and premultiplied:
+        rgb = colour.unpremultiply(rgb, alpha)
+    return Frame(rgb=np.ascontiguousarray(rgb), alpha=None if alpha is None else np.ascontiguousarray(alpha),
+                 pixel_type="float")
+
+
+def pixels_from_frame(frame) -> np.ndarray:
+    """A rendered Frame -> (H, W, 4) float32 premultiplied RGBA, as ``write_image`` would store it (alpha 1 when the
+    frame has none)."""
+    from ..core import colour
+
+    if frame.alpha is None:
+        alpha = np.ones(frame.rgb.shape[:2] + (1,), np.float32)
+        rgb = frame.rgb
+    else:
+        alpha = frame.alpha
+        rgb = colour.premultiply(frame.rgb, frame.alpha)
+    return np.concatenate([rgb, alpha], axis=2).astype(np.float32)
+
+
+class Request:
+    """A render, frames_needed or region request, parsed and validated by the node's own parameters."""
+
+    def __init__(self, msg: Message):
+        from ..plugin.nodes import NODES, load_node
+
+        name = msg["node"]
+        if name not in NODES:
+            raise ParameterError(f"node {name!r}: not a vsae node (this bridge knows {', '.join(NODES)})")
+        self.node = load_node(name)
+        raw = {}
+        for fields in msg.all("param"):
+            pname, value = fields[0], (fields[1] if len(fields) > 1 else "")
+            if value == "" and self.node.param(pname).default is None:
+                value = None  # an empty field of an "automatic" parameter
+            raw[pname] = value
+        self.params = self.node.resolve(raw)
+        first, last = (int(round(float(v))) for v in msg.all("range")[0][:2])
+        if last < first:
+            raise InputError(f"source clip: frame range {first}-{last} is empty")
+        self.source_frames = list(range(first, last + 1))
+        self.connected = frozenset(f[0] for f in msg.all("connected") if f)
+        self.time = int(round(float(msg.get("time", first))))
+        size = msg.all("size")
+        self.size = (int(size[0][0]), int(size[0][1])) if size else None
+        self.instance = msg.get("instance", "")
+        self.model_ref = (msg.get("model", ""), msg.get("shot", ""), msg.get("plate_frames", ""))
+        self.train = msg.get("train", "0") == "1"
+
+
+class RenderServer:
+    """Shot models, latents and per-instance state shared by all connections."""
+
+    def __init__(self):
+        self.models: dict = {}
+        self.model_locks: dict = {}
+        self.lock = threading.Lock()
+        self.latents: OrderedDict = OrderedDict()
+        self.instance_caches: OrderedDict = OrderedDict()
+        self.segments = itertools.count()
+        self.local = threading.local()  # the render running on this thread (see routed_fetch)
+        self.instance_locks: dict = {}
+        self.active = 0
+        self.last_activity = time.monotonic()
+
+    # --- models -------------------------------------------------------------------------------------------------
+    def shot_model(self, request: Request, progress=None):
+        from ..core.cache import ModelCache
+        from ..core.sequence import open_shot
+        from ..core.settings import TrainSettings
+        from ..errors import ModelNotFound
+
+        key = request.model_ref
+        model_key, shot, plate_frames = key
+        if not model_key and not shot:
+            raise ParameterError("vsae_shot: set VSAE Shot to the plates the shot model was trained on "
+                                 "(or VSAE Model to a cache key)")
+        with self.lock:
+            if key in self.models:
+                return self.models[key]
+            lock = self.model_locks.setdefault(key, threading.Lock())
+        with lock:  # one load per model, however many render threads ask at once
+            if key not in self.models:
+                cache = ModelCache(None)
+                if model_key:
+                    entry = cache.resolve(model_key)
+                else:
+                    seq = open_shot(shot, plate_frames or None, "auto")
+                    try:
+                        entry = cache.get_or_train(seq, TrainSettings(), train=request.train, progress=progress)
+                    except ModelNotFound as exc:
+                        raise ModelNotFound(f"{exc} (or turn on VSAE Train to train it from the host)") from None
+                model = entry.load_model(backend="auto")
+                with self.lock:
+                    self.models[key] = model
+        return self.models[key]
+
+    def cached_latents(self, model, frames: list, fetch) -> np.ndarray:
+        """Latents of source frames, kept across renders under the pixels' hash (a changed upstream re-encodes)."""
+        import xxhash
+
+        from ..core.inference import frame_to_working
+
+        rgbs = [fetch("source", f).rgb for f in frames]
+        keys = [(id(model), xxhash.xxh3_128_hexdigest(np.ascontiguousarray(rgb).tobytes())) for rgb in rgbs]
+        with self.lock:
+            missing = [(k, rgb) for k, rgb in zip(keys, rgbs) if k not in self.latents]
+        if missing:
+            z = model.encode_batches(frame_to_working(rgb) for _, rgb in missing)
+            with self.lock:
+                for (k, _), code in zip(missing, z):
+                    self.latents[k] = code
+                while len(self.latents) > LATENT_CACHE:
+                    self.latents.popitem(last=False)
+        with self.lock:
+            return np.stack([self.latents[k] for k in keys])
+
+    def routed_fetch(self, name: str, frame: int):
+        """Fetch through the render running on this thread. State a node keeps across renders (mask_propagate's
+        chains, in ``context.cache``) holds this function, not one render's connection, which is gone next time."""
+        return self.local.fetch(name, frame)
+
+    def instance_cache(self, instance: str) -> dict:
+        with self.lock:
+            cache = self.instance_caches.setdefault(instance, {})
+            self.instance_caches.move_to_end(instance)
+            while len(self.instance_caches) > 64:
+                self.instance_caches.popitem(last=False)
+            return cache
+
+    # --- ops ----------------------------------------------------------------------------------------------------
+    def frames_needed(self, request: Request) -> Message:
+        needed = request.node.frames_needed(request.time, request.params, request.source_frames)
+        reply = Message("frames")
+        for name, frames in needed.items():
+            if name in request.connected or name == request.node.inputs[0].name:
+                reply.add("input", name, *frames)
+        return reply
+
+    def region(self, request: Request) -> Message:
+        if request.size is None:
+            raise ProtocolError("region: no size line")
+        return Message("region").add("window", *request.node.output_window(request.params, *request.size))
+
+    def render(self, request: Request, channel: "Channel") -> None:
+        from ..plugin.node import RenderContext
+
+        frames: dict = {}
+
+        def fetch(name: str, frame: int):
+            if name not in request.connected:
+                raise InputError(f"input {name}: not connected")
+            if (name, frame) not in frames:
+                frames[(name, frame)] = channel.fetch(name, frame)
+            return frames[(name, frame)]
+
+        # An instance's state is kept per clip range and model: another range or model starts afresh.
+        state_key = "|".join([request.instance, str(request.source_frames[0]), str(request.source_frames[-1]),
+                              *request.model_ref, ",".join(sorted(request.connected))])
+        context = RenderContext(
+            fetch=self.routed_fetch, source_frames=request.source_frames,
+            shot_model=lambda: self.shot_model(request),
+            latents=lambda wanted: self.cached_latents(self.shot_model(request), list(wanted), fetch),
+            abort=lambda: channel.closed, cache=self.instance_cache(state_key),
+            connected=request.connected)
+        with self.lock:
+            instance_lock = self.instance_locks.setdefault(state_key, threading.Lock())
+        self.local.fetch = fetch
+        try:
+            if request.node.stateful:  # its state is not for two threads at once; other instances run alongside
+                with instance_lock:
+                    out = request.node.render(request.time, request.params, context)
+            else:
+                out = request.node.render(request.time, request.params, context)
+        finally:
+            self.local.fetch = None
+        pixels = pixels_from_frame(out)
+        if request.size is not None:
+            x0, y0, x1, y1 = request.node.output_window(request.params, *request.size)
+            if (x1 - x0, y1 - y0) != (pixels.shape[1], pixels.shape[0]):
+                raise VsaeError(f"{request.node.name}: rendered {pixels.shape[1]}x{pixels.shape[0]}, its output "
+                                f"window is {x1 - x0}x{y1 - y0}")
+        else:
+            x0, y0, x1, y1 = 0, 0, pixels.shape[1], pixels.shape[0]
+        name = f"/vsae-s{os.getpid()}-{next(self.segments)}"
+        write_segment(name, pixels)
+        try:
+            channel.send(Message("done").add("shm", name).add("size", pixels.shape[1], pixels.shape[0])
+                         .add("window", x0, y0, x1, y1))
+            reply = channel.receive(REPLY_TIMEOUT_S)
+            if reply.op != "ack":
+                raise ProtocolError(f"expected ack, got {reply.op}")
+        finally:
+            unlink_segment(name)
+
+
+class Channel:
+    """One shim connection: sends under a lock (the keep-alive thread sends too), receives on the render thread."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.send_lock = threading.Lock()
+        self.closed = False
+        self.busy = threading.Event()
+
+    def send(self, msg: Message) -> None:
+        with self.send_lock:
+            try:
+                send(self.sock, msg)
+            except ProtocolError:
+                self.closed = True
+                raise
+
+    def receive(self, timeout: float | None) -> Message:
+        self.sock.settimeout(timeout)
+        try:
+            return receive(self.sock)
+        except ProtocolError:
+            self.closed = True
+            raise
+
+    def fetch(self, name: str, frame: int):
+        self.send(Message("fetch").add("input", name).add("frame", frame))
+        reply = self.receive(REPLY_TIMEOUT_S)
+        if reply.op == "abort":
+            raise Aborted()
+        if reply.op != "image":
+            raise ProtocolError(f"expected image, got {reply.op}")
+        if reply.get("missing") is not None:
+            raise InputError(f"input {name} frame {frame}: the host gave no image ({reply['missing']})")
+        width, height = (int(v) for v in reply.all("size")[0][:2])
+        components = int(reply.get("components", "4"))
+        if components not in (1, 3, 4):
+            raise InputError(f"input {name} frame {frame}: {components} components (RGBA, RGB or Alpha expected)")
+        pixels = read_segment(reply["shm"], width, height, components)
+        return frame_from_pixels(pixels, reply.get("premultiplied", "1") == "1")
+
+    def keep_alive(self) -> None:
+        """Until the render ends: a ``wait`` every KEEPALIVE_S, so the shim knows the server lives."""
+        while not self.busy.wait(KEEPALIVE_S):
+            try:
+                self.send(Message("wait"))
+            except ProtocolError:
+                return
+
+
+def _error(exc: BaseException) -> Message:
+    text = str(exc) if isinstance(exc, VsaeError) else f"{type(exc).__name__}: {exc}"
+    return Message("error").add("message", " ".join(text.split()))
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        state: RenderServer = self.server.state  # type: ignore[attr-defined]
+        channel = Channel(self.request)
+        with state.lock:
+            state.active += 1
+        try:
+            while True:
+                try:
+                    msg = channel.receive(None)
+                except ProtocolError:
+                    return
+                started = time.monotonic()
+                reply = self._answer(state, channel, msg)
+                if reply is not None:
+                    try:
+                        channel.send(reply)
+                    except ProtocolError:
+                        return
+                print(f"vsae-serve op={msg.op} node={msg.get('node', '')} time={msg.get('time', '')} "
+                      f"result={reply.op if reply is not None else 'done'} "
+                      f"seconds={time.monotonic() - started:.3f}", file=sys.stderr, flush=True)
+        finally:
+            with state.lock:
+                state.active -= 1
+                state.last_activity = time.monotonic()
+
+    @staticmethod
+    def _answer(state: RenderServer, channel: Channel, msg: Message) -> Message | None:
+        try:
+            if msg.op == "ping":
+                return Message("pong").add("pid", os.getpid())
+            if msg.op == "forget":
+                with state.lock:
+                    for key in [k for k in state.instance_caches if k.split("|")[0] == msg.get("instance", "")]:
+                        state.instance_caches.pop(key)
+                return Message("ok")
+            if msg.op == "render" and os.environ.get("VSAE_SERVE_FAULT") == "exit-on-render":
+                os._exit(70)  # tests: a server that dies in the middle of a render
+            request = Request(msg)
+            if msg.op == "frames_needed":
+                return state.frames_needed(request)
+            if msg.op == "region":
+                return state.region(request)
+            if msg.op == "render":
+                channel.busy.clear()
+                ticker = threading.Thread(target=channel.keep_alive, daemon=True)
+                ticker.start()
+                try:
+                    state.render(request, channel)
+                finally:
+                    channel.busy.set()
+                    ticker.join()
+                return None
+            return Message("error").add("message", f"unknown op {msg.op!r}")
+        except (Aborted, ProtocolError) as exc:
+            if isinstance(exc, Aborted) or channel.closed:  # this shim is gone: nobody to answer
+                channel.closed = True
+                return None
+            return _error(exc)
+        except Exception as exc:  # every failure becomes the host's error message, never a dead server
+            return _error(exc)
+
+
+class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+def serve(socket_path: str | None = None, idle_s: float = 1800.0, ready=None) -> int:
+    """Serve until idle for ``idle_s`` seconds. Returns 0; also 0 when another server already holds the socket."""
+    path = socket_path or default_socket_path()
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    if os.stat(folder).st_uid == os.getuid():
+        os.chmod(folder, 0o700)
+    lock = open(path + ".lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        print(f"vsae-serve: another server holds {path}", file=sys.stderr, flush=True)
+        return 0
+    try:
+        if os.path.exists(path):
+            os.unlink(path)  # a stale socket of a server that died: we hold the lock, so nobody serves it
+        old = os.umask(0o177)  # the socket is born 0600: no window where another user could connect
+        try:
+            server = _UnixServer(path, _Handler)
+        finally:
+            os.umask(old)
+        server.state = RenderServer()  # type: ignore[attr-defined]
+
+        def watch_idle():
+            state = server.state  # type: ignore[attr-defined]
+            while True:
+                time.sleep(min(5.0, idle_s))
+                with state.lock:
+                    idle = state.active == 0 and time.monotonic() - state.last_activity > idle_s
+                if idle:
+                    server.shutdown()
+                    return
+
+        threading.Thread(target=watch_idle, daemon=True).start()
+        print(f"vsae-serve: pid {os.getpid()} listening on {path}", file=sys.stderr, flush=True)
+        if ready is not None:
+            ready()
+        try:
+            server.serve_forever(poll_interval=0.2)
+        finally:
+            server.server_close()
+            if os.path.exists(path):
+                os.unlink(path)
+    finally:
+        lock.close()
+    return 0

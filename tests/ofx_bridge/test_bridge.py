@@ -1,0 +1,304 @@
+"""The OFX bridge end to end: the shim built from the node definitions, loaded by the project's own test host in
+Nuke-like and Resolve-like profiles, rendering through `vsae serve` — and matching the CLI's pixels."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from vsae.cli import main
+from vsae.plugin.nodes import NODES, load_node
+
+pytestmark = pytest.mark.skipif(not (os.environ.get("CXX") or shutil.which("g++")),
+                                reason="no C++ compiler (g++) to build the OFX shim and test host")
+
+TINY = ["--steps", "12", "--k", "4", "--batch", "2", "--crop", "64"]
+
+# Per node: parameters (as a host holds them: text) and the frames rendered. Small iteration counts keep it quick.
+CASES = {
+    "retime": ({"method": "latent", "speed": "0.5"}, [1002, 1003, 1004, 1005]),
+    "upres": ({"factor": "2", "iterations": "1"}, [1002]),
+    "clean_plate": ({"boxes": "1001:40,16,72,40", "fill": "surround", "iterations": "1"}, [1002]),
+    "mask_propagate": ({"boxes": "1001:40,16,80,48"}, [1002, 1003, 1004]),
+    "extend": ({"left": "16", "right": "8", "top": "4", "iterations": "1"}, [1002]),
+    "stretch": ({"scale_x": "1.5", "iterations": "1"}, [1002]),
+    "stitch": ({"offsets": "0,2", "iterations": "1"}, [1002]),
+}
+
+
+def _read(path: str) -> np.ndarray:
+    import OpenImageIO as oiio
+
+    return oiio.ImageBuf(path).get_pixels(oiio.FLOAT)
+
+
+def _stored_frames(pattern: str, frames) -> dict:
+    """The files' pixels as stored (premultiplied, as a host holds them), by frame number."""
+    return {f: _read(pattern.replace("####", f"{f:04d}")) for f in frames}
+
+
+def _ask(socket_path: str, op: str = "ping"):
+    from vsae.ofx_bridge.protocol import Message, receive, send
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(socket_path)
+        send(s, Message(op))
+        return receive(s)
+
+
+def _server_pid(socket_path: str) -> int | None:
+    try:
+        return int(_ask(socket_path)["pid"])
+    except OSError:
+        return None
+
+
+def _stop_server(socket_path: str) -> None:
+    pid = _server_pid(socket_path)
+    if pid:
+        os.kill(pid, signal.SIGKILL)
+        for _ in range(100):
+            if not os.path.exists(f"/proc/{pid}"):
+                break
+            time.sleep(0.05)
+
+
+class Bridge:
+    """A tiny shot with its model trained by the CLI, low-res frames for Upres, and a built bundle + test host."""
+
+    def __init__(self, root):
+        from vsae.core.cache import ModelCache
+        from vsae.core.procedural import ProceduralShot
+        from vsae.core.sequence import Frame, open_shot, output_path, write_image
+        from vsae.ofx_bridge.host_driver import TestHost
+
+        import cv2
+
+        self.root = str(root)
+        self.socket = os.environ["VSAE_SOCKET"]
+        written = ProceduralShot(width=128, height=64, frames=12).write(os.path.join(self.root, "shot"))
+        self.plates, self.masks = written["plates"], written["masks"]
+        assert main(["train", self.plates, *TINY]) == 0
+        self.key = ModelCache(None).entries()[0].key
+        seq = open_shot(self.plates, None, "auto")
+        self.frames = seq.frames
+        self.low = os.path.join(self.root, "low", "low.####.exr")  # half-size frames for Upres, float
+        for f in seq.frames:
+            rgb = cv2.resize(seq.read(f).rgb, (64, 32), interpolation=cv2.INTER_AREA)
+            write_image(output_path(self.low, f), Frame(rgb=rgb, pixel_type="float"))
+        self.host = TestHost(os.path.join(self.root, "host"))
+        self.cli_outputs: dict = {}
+
+    def source(self, node: str) -> str:
+        return self.low if node == "upres" else self.plates
+
+    def cli(self, node: str) -> dict:
+        """The CLI's float output of the node's case, by frame (rendered once per module)."""
+        if node not in self.cli_outputs:
+            params, frames = CASES[node]
+            out = os.path.join(self.root, "cli", node, "o.####.exr")
+            options = [x for k, v in params.items() for x in (f"--{k.replace('_', '-')}", v)]
+            plates = ["--plates", self.plates] if node == "upres" else []
+            assert main([node, self.source(node), *TINY, *plates, "--no-train", "-o", out, "--depth", "float",
+                         "--render", ",".join(map(str, frames)), *options]) == 0
+            self.cli_outputs[node] = {f: _read(out.replace("####", f"{f:04d}")) for f in frames}
+        return self.cli_outputs[node]
+
+    def run(self, node: str, params: dict | None = None, **kw):
+        case_params, frames = CASES[node]
+        values = {**case_params, "vsae_model": self.key, **(params or {})}
+        kw.setdefault("render", frames)
+        return self.host.run(f"org.vsae.{node}", {"Source": _stored_frames(self.source(node), self.frames)},
+                             values, **kw)
+
+
+@pytest.fixture(scope="module")
+def bridge(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ofx")
+    env = {"VSAE_CACHE": str(root / "cache"), "VSAE_SOCKET": str(root / "sock" / "serve.sock")}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield Bridge(root)
+    finally:
+        _stop_server(env["VSAE_SOCKET"])
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _assert_same_pixels(host: np.ndarray, cli: np.ndarray) -> None:
+    assert host.shape[:2] == cli.shape[:2]
+    assert np.abs(host[..., :cli.shape[2]] - cli).max() <= 1e-5
+    if cli.shape[2] == 3:  # the CLI wrote no alpha: through a host the frame is opaque
+        assert np.all(host[..., 3] == 1.0)
+
+
+def test_the_shim_exports_only_the_two_entry_points(bridge):
+    if not shutil.which("nm"):
+        pytest.skip("no nm to list the shim's symbols")
+    from vsae.ofx_bridge.bundle import BINARY
+
+    out = subprocess.run(["nm", "-D", "--defined-only", os.path.join(bridge.host.bundle, BINARY)],
+                         capture_output=True, text=True, check=True).stdout
+    assert sorted(line.split()[-1] for line in out.splitlines()) == ["OfxGetNumberOfPlugins", "OfxGetPlugin"]
+    libs = subprocess.run(["ldd", os.path.join(bridge.host.bundle, BINARY)], capture_output=True, text=True).stdout
+    assert "python" not in libs and "torch" not in libs
+
+
+@pytest.mark.parametrize("node", list(NODES))
+def test_each_node_is_described_from_its_definition(bridge, node):
+    run = bridge.host.run(f"org.vsae.{node}", {"Source": {1001: np.zeros((8, 8, 4), np.float32)}}, {},
+                          context="general", profile="resolve")
+    assert run.returncode == 0, run.lines
+    definition = load_node(node)
+    describe = run.events("describe")[0]
+    assert "contexts=OfxImageEffectContextFilter,OfxImageEffectContextGeneral" in describe
+    assert f"temporal={int(definition.temporal)}" in describe and "tiles=0" in describe
+    assert run.events("clips")[0] == [",".join(["Output", "Source"] + [c.name for c in definition.inputs[1:]])]
+    assert int(run.events("params")[0][0]) == len(definition.params) + 4  # + shot, plate frames, model, train
+    assert bridge.host.run(f"org.vsae.{node}", {"Source": {1001: np.zeros((8, 8, 4), np.float32)}}, {}
+                           ).events("clips")[0] == ["Output,Source"]  # a filter has one input
+
+
+@pytest.mark.parametrize("profile", ["nuke", "resolve"])
+@pytest.mark.parametrize("node", list(CASES))
+def test_each_node_renders_the_cli_pixels(bridge, node, profile):
+    # Resolve-like: the general context, so optional clips exist, report connected and hand out NULL images.
+    context = "general" if profile == "resolve" else "filter"
+    run = bridge.run(node, profile=profile, context=context,
+                     rowbytes="positive" if profile == "resolve" else "negative")
+    assert run.returncode == 0, (run.lines, run.stderr)
+    assert run.images_outstanding == 0
+    expected = bridge.cli(node)
+    assert sorted(run.outputs) == sorted(expected)
+    for frame, pixels in expected.items():
+        _assert_same_pixels(run.outputs[frame], pixels)
+
+
+def test_clean_plate_takes_a_matte_clip_in_the_general_context(bridge):
+    out = os.path.join(bridge.root, "cli", "matte", "o.####.exr")
+    options = ["--fill", "surround", "--iterations", "1", "--grow", "2"]
+    assert main(["clean_plate", bridge.plates, *TINY, "--no-train", "--matte", bridge.masks, "-o", out,
+                 "--depth", "float", "--render", "1003", *options]) == 0
+    mattes = {f: m[:, :, :1] for f, m in _stored_frames(bridge.masks, bridge.frames).items()}  # Alpha only
+    for profile in ("nuke", "resolve"):
+        run = bridge.host.run("org.vsae.clean_plate",
+                              {"Source": _stored_frames(bridge.plates, bridge.frames), "matte": mattes},
+                              {"fill": "surround", "iterations": "1", "grow": "2", "vsae_model": bridge.key},
+                              render=[1003], profile=profile, context="general")
+        assert run.returncode == 0, run.lines
+        expected = _read(out.replace("####", "1003"))
+        _assert_same_pixels(run.outputs[1003], expected)
+        assert np.abs(expected - _read(bridge.plates.replace("####", "1003"))).max() > 0.01  # it did clean
+
+
+def test_retime_asks_the_host_for_the_neighbouring_frames(bridge):
+    run = bridge.run("retime", render=[1002, 1003])
+    needed = {int(e[0]): e[3:] for e in run.events("frames_needed")}
+    # Half speed: output 1002 sits between source 1001 and 1002; output 1003 is source 1002 itself.
+    assert needed == {1002: ["Source", "1001", "1002"], 1003: ["Source", "1002", "1002"]}
+
+
+def test_extend_grows_the_region_of_definition_around_the_original(bridge):
+    run = bridge.run("extend")
+    assert run.events("rod")[0][1:] == ["plugin", "-16", "0", "136", "68"]
+
+
+@pytest.mark.parametrize("node", ["retime", "mask_propagate"])
+def test_two_host_threads_render_at_once(bridge, node):
+    # mask_propagate keeps its chains across renders of an instance: threads take turns with them.
+    run = bridge.run(node, render=(), threads=CASES[node][1])
+    assert run.returncode == 0, run.lines
+    assert run.images_outstanding == 0
+    for frame, pixels in bridge.cli(node).items():
+        _assert_same_pixels(run.outputs[frame], pixels)
+
+
+def test_a_bad_parameter_is_the_hosts_error_message(bridge):
+    run = bridge.run("retime", {"speed": "0"}, render=[1002])
+    assert run.returncode == 1  # the render failed; the host lives
+    assert any("speed 0.0: below the minimum 0.01" in m for m in run.messages), run.lines
+    assert run.images_outstanding == 0
+
+
+def test_a_missing_model_asks_the_artist_to_train(bridge):
+    run = bridge.run("retime", {"vsae_model": "", "vsae_shot": bridge.plates}, render=[1002])
+    assert run.returncode == 1
+    assert any("train one with `vsae train`" in m and "VSAE Train" in m for m in run.messages), run.lines
+
+
+def test_a_killed_server_is_restarted_by_the_next_render(bridge):
+    bridge.run("retime", render=[1003])
+    first = _server_pid(bridge.socket)
+    assert first
+    os.kill(first, signal.SIGKILL)
+    time.sleep(0.2)
+    run = bridge.run("retime", render=[1002])
+    assert run.returncode == 0, run.lines
+    _assert_same_pixels(run.outputs[1002], bridge.cli("retime")[1002])
+    second = _server_pid(bridge.socket)
+    assert second and second != first
+
+
+def test_a_server_dying_mid_render_is_an_error_not_a_crash(bridge, tmp_path):
+    sock = str(tmp_path / "s" / "serve.sock")
+    run = bridge.run("retime", render=[1002], env={"VSAE_SOCKET": sock, "VSAE_SERVE_FAULT": "exit-on-render"})
+    assert run.returncode == 1, run.lines  # not a signal: the host process carried on
+    assert any("render server stopped" in m for m in run.messages), run.lines
+    assert run.images_outstanding == 0
+    again = bridge.run("retime", render=[1002], env={"VSAE_SOCKET": sock, "VSAE_SERVE_FAULT": ""})
+    try:
+        assert again.returncode == 0, again.lines
+        _assert_same_pixels(again.outputs[1002], bridge.cli("retime")[1002])
+    finally:
+        _stop_server(sock)
+
+
+def test_no_leaks_or_invalid_accesses_under_address_sanitizer(bridge):
+    from vsae.ofx_bridge.bundle import BuildError
+    from vsae.ofx_bridge.host_driver import TestHost
+
+    flags = ("-fsanitize=address", "-fno-omit-frame-pointer")
+    try:
+        host = TestHost(os.path.join(bridge.root, "asan"), host_flags=flags, bundle_flags=flags)
+    except BuildError as exc:
+        pytest.skip(f"no AddressSanitizer build here: {str(exc).splitlines()[0]}")
+    frames = _stored_frames(bridge.plates, bridge.frames)
+    env = {"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0"}
+    runs = [  # a sequence, threads, an error, both profiles and row orders
+        host.run("org.vsae.mask_propagate", {"Source": frames},
+                 {"boxes": "1001:40,16,80,48", "vsae_model": bridge.key}, render=[1002], threads=[1003, 1004],
+                 profile="resolve", context="general", rowbytes="positive", env=env),
+        host.run("org.vsae.retime", {"Source": frames}, {"speed": "0", "vsae_model": bridge.key}, render=[1002],
+                 env=env),
+        host.run("org.vsae.extend", {"Source": frames}, {**CASES["extend"][0], "vsae_model": bridge.key},
+                 render=[1002], env=env),
+    ]
+    for run in runs:
+        assert "Sanitizer" not in run.stderr, run.stderr[-4000:]
+        assert run.images_outstanding == 0
+    assert [r.returncode for r in runs] == [0, 1, 0]
+
+
+def test_install_places_and_removes_the_bundle(bridge, tmp_path, capsys):
+    from vsae.ofx_bridge.bundle import BINARY, BUNDLE
+
+    dest = tmp_path / "OFX" / "Plugins"
+    for _ in range(2):  # idempotent: the second install replaces the first whole
+        assert main(["install", "ofx", "--dest", str(dest)]) == 0
+        assert os.path.isfile(dest / BUNDLE / BINARY)
+    assert sorted(os.listdir(dest)) == [BUNDLE]
+    assert main(["install", "ofx", "--dest", str(dest), "--uninstall"]) == 0
+    assert os.listdir(dest) == []
+    assert f"installed {dest / BUNDLE}" in capsys.readouterr().out
