@@ -22,6 +22,8 @@ class HostRun:
     lines: list[str]
     stderr: str
     outputs: dict = field(default_factory=dict)  # time -> (H, W, 4) float32, top row first
+    seconds: dict = field(default_factory=dict)  # time -> wall time of the render action
+
 
     def events(self, kind: str) -> list[list[str]]:
         return [line.split(" ")[1:] for line in self.lines if line.split(" ")[0] == kind]
@@ -64,7 +66,7 @@ class TestHost:
 
     def run(self, plugin: str, clips: dict, params: dict, render=(), threads=(), profile: str = "nuke",
             context: str = "filter", rowbytes: str = "negative", abort_after: float | None = None,
-            env: dict | None = None, timeout: float = 600) -> HostRun:
+            env: dict | None = None, timeout: float = 600, keep_outputs: bool = True) -> HostRun:
         """clips: OFX clip name -> {frame: pixels}; params: name -> value (text as a host would hold it).
         render: times rendered one after the other; threads: times rendered at once, one host thread each."""
         self.count += 1
@@ -91,7 +93,10 @@ class TestHost:
         run = HostRun(result.returncode, result.stdout.splitlines(), result.stderr)
         for fields in run.events("render"):
             time, status, w, h = float(fields[0]), int(fields[2]), int(fields[4]), int(fields[5])
+            run.seconds[int(time)] = float(fields[7])
             path = out_pattern % int(time)
             if status == 0 and os.path.exists(path):
-                run.outputs[int(time)] = np.fromfile(path, np.float32).reshape(h, w, 4)
+                if keep_outputs:
+                    run.outputs[int(time)] = np.fromfile(path, np.float32).reshape(h, w, 4)
+                os.unlink(path)
         return run

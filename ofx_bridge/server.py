@@ -19,6 +19,7 @@ import fcntl
 import itertools
 import mmap
 import os
+import signal
 import socket
 import socketserver
 import sys
@@ -47,29 +48,33 @@ def _segment_path(name: str) -> str:
 
 
 def read_segment(name: str, width: int, height: int, components: int) -> np.ndarray:
-    """(height, width, components) float32 copied out of the shared-memory segment ``name`` (rows top to bottom)."""
+    """(height, width, components) float32 over the shared-memory segment ``name`` (rows top to bottom).
+
+    No copy: the array holds the mapping, which outlives the name (the shim unlinks it once we answer) and goes
+    when the array does."""
     count = width * height * components
     fd = os.open(_segment_path(name), os.O_RDONLY)
     try:
         size = os.fstat(fd).st_size
         if size < count * 4:
             raise ProtocolError(f"shared memory {name}: {size} bytes, {count * 4} expected")
-        with mmap.mmap(fd, count * 4, prot=mmap.PROT_READ) as mm:
-            return np.frombuffer(mm, np.float32, count).reshape(height, width, components).copy()
+        mm = mmap.mmap(fd, max(1, count * 4), prot=mmap.PROT_READ)
     finally:
         os.close(fd)
+    return np.frombuffer(mm, np.float32, count).reshape(height, width, components)
 
 
-def write_segment(name: str, pixels: np.ndarray) -> None:
-    """A new segment ``name`` (mode 0600) holding ``pixels`` as float32, C order."""
-    data = np.ascontiguousarray(pixels, dtype=np.float32)
+def new_segment(name: str, shape: tuple) -> np.ndarray:
+    """A new segment ``name`` (mode 0600) and a writable float32 array of ``shape`` over it, to fill in place."""
+    nbytes = max(4, int(np.prod(shape)) * 4)
     fd = os.open(_segment_path(name), os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
     try:
-        os.ftruncate(fd, max(1, data.nbytes))
-        with mmap.mmap(fd, max(1, data.nbytes)) as mm:
-            mm[:data.nbytes] = data.tobytes()
+        os.ftruncate(fd, nbytes)
+        # Pages faulted in at once: a 4K frame is 32k pages, touched one by one they cost more than the copy.
+        mm = mmap.mmap(fd, nbytes, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0))
     finally:
         os.close(fd)
+    return np.frombuffer(mm, np.float32, int(np.prod(shape))).reshape(shape)
 
 
 def unlink_segment(name: str) -> None:
@@ -79,9 +84,37 @@ def unlink_segment(name: str) -> None:
         pass
 
 
+def _opaque(alpha: np.ndarray) -> bool:
+    return bool(alpha.size) and bool(np.all(alpha == 1.0))
+
+
+def remove_stale_segments() -> list[str]:
+    """Unlink this user's segments whose process is gone (a killed server or host leaves its segments behind)."""
+    removed = []
+    try:
+        names = os.listdir("/dev/shm")
+    except OSError:
+        return removed
+    for name in names:
+        if not name.startswith(("vsae-s", "vsae-h")):
+            continue
+        try:
+            pid = int(name[6:].split("-")[0])
+            if os.stat("/dev/shm/" + name).st_uid != os.getuid():
+                continue
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            unlink_segment("/" + name)
+            removed.append(name)
+        except (ValueError, OSError):
+            continue
+    return removed
+
+
 def frame_from_pixels(pixels: np.ndarray, premultiplied: bool):
     """Host pixels (H, W, 4|3|1) float32 -> a vsae Frame as the CLI would read the same pixels from a file:
-    straight colour (un-premultiplied when the host's are premultiplied), alpha apart; a single channel is a matte."""
+    straight colour (un-premultiplied when the host's are premultiplied), alpha apart; a single channel is a matte.
+    Views of ``pixels`` where no arithmetic is needed (an opaque frame divides by 1: the same bits)."""
     from ..core import colour
     from ..core.sequence import Frame
 
@@ -90,24 +123,30 @@ def frame_from_pixels(pixels: np.ndarray, premultiplied: bool):
         return Frame(rgb=np.repeat(pixels, 3, axis=2), alpha=pixels, pixel_type="float")
     rgb = pixels[:, :, :3]
     alpha = pixels[:, :, 3:4] if c == 4 else None
-    if alpha is not None and premultiplied:
+    if alpha is not None and premultiplied and not _opaque(alpha):
         rgb = colour.unpremultiply(rgb, alpha)
-    return Frame(rgb=np.ascontiguousarray(rgb), alpha=None if alpha is None else np.ascontiguousarray(alpha),
-                 pixel_type="float")
+    return Frame(rgb=rgb, alpha=alpha, pixel_type="float")
 
 
-def pixels_from_frame(frame) -> np.ndarray:
+def pixels_from_frame(frame, out: np.ndarray | None = None) -> np.ndarray:
     """A rendered Frame -> (H, W, 4) float32 premultiplied RGBA, as ``write_image`` would store it (alpha 1 when the
-    frame has none)."""
+    frame has none), written into ``out`` when given."""
     from ..core import colour
 
+    h, w = frame.rgb.shape[:2]
+    out = np.empty((h, w, 4), np.float32) if out is None else out
+    whole = frame.rgb.base
+    if (frame.alpha is not None and whole is not None and whole is frame.alpha.base and whole.shape == (h, w, 4)
+            and whole.dtype == np.float32 and _opaque(frame.alpha)):
+        out[...] = whole  # a host frame handed back as it came (retime's exact frames): one copy
+        return out
     if frame.alpha is None:
-        alpha = np.ones(frame.rgb.shape[:2] + (1,), np.float32)
-        rgb = frame.rgb
+        out[:, :, :3] = frame.rgb
+        out[:, :, 3] = 1.0
     else:
-        alpha = frame.alpha
-        rgb = colour.premultiply(frame.rgb, frame.alpha)
-    return np.concatenate([rgb, alpha], axis=2).astype(np.float32)
+        out[:, :, :3] = frame.rgb if _opaque(frame.alpha) else colour.premultiply(frame.rgb, frame.alpha)
+        out[:, :, 3:] = frame.alpha
+    return out
 
 
 class Request:
@@ -151,6 +190,7 @@ class RenderServer:
         self.instance_caches: OrderedDict = OrderedDict()
         self.segments = itertools.count()
         self.local = threading.local()  # the render running on this thread (see routed_fetch)
+        self.free_segments: list = []  # (name, array) of output segments the shim is done with, for reuse
         self.instance_locks: dict = {}
         self.active = 0
         self.last_activity = time.monotonic()
@@ -220,6 +260,28 @@ class RenderServer:
                 self.instance_caches.popitem(last=False)
             return cache
 
+    # --- output segments ----------------------------------------------------------------------------------------
+    def output_segment(self, shape: tuple) -> tuple[str, np.ndarray]:
+        """A segment for an output of ``shape``: one the shim has finished with if any fits (its pages are already
+        there: a fresh 1080p segment costs more to fault in than to fill), else a new one."""
+        with self.lock:
+            for i, (name, array) in enumerate(self.free_segments):
+                if array.shape == shape:
+                    return self.free_segments.pop(i)
+        return f"/vsae-s{os.getpid()}-{next(self.segments)}", None
+
+    def return_segment(self, name: str, array) -> None:
+        with self.lock:
+            self.free_segments.append((name, array))
+            while len(self.free_segments) > 4:
+                unlink_segment(self.free_segments.pop(0)[0])
+
+    def close(self) -> None:
+        with self.lock:
+            for name, _ in self.free_segments:
+                unlink_segment(name)
+            self.free_segments.clear()
+
     # --- ops ----------------------------------------------------------------------------------------------------
     def frames_needed(self, request: Request) -> Message:
         needed = request.node.frames_needed(request.time, request.params, request.source_frames)
@@ -266,24 +328,26 @@ class RenderServer:
                 out = request.node.render(request.time, request.params, context)
         finally:
             self.local.fetch = None
-        pixels = pixels_from_frame(out)
+        height, width = out.rgb.shape[:2]
         if request.size is not None:
             x0, y0, x1, y1 = request.node.output_window(request.params, *request.size)
-            if (x1 - x0, y1 - y0) != (pixels.shape[1], pixels.shape[0]):
-                raise VsaeError(f"{request.node.name}: rendered {pixels.shape[1]}x{pixels.shape[0]}, its output "
-                                f"window is {x1 - x0}x{y1 - y0}")
+            if (x1 - x0, y1 - y0) != (width, height):
+                raise VsaeError(f"{request.node.name}: rendered {width}x{height}, its output window is "
+                                f"{x1 - x0}x{y1 - y0}")
         else:
-            x0, y0, x1, y1 = 0, 0, pixels.shape[1], pixels.shape[0]
-        name = f"/vsae-s{os.getpid()}-{next(self.segments)}"
-        write_segment(name, pixels)
+            x0, y0, x1, y1 = 0, 0, width, height
+        name, array = self.output_segment((height, width, 4))
+        if array is None:
+            array = new_segment(name, (height, width, 4))
         try:
-            channel.send(Message("done").add("shm", name).add("size", pixels.shape[1], pixels.shape[0])
+            pixels_from_frame(out, array)
+            channel.send(Message("done").add("shm", name).add("size", width, height)
                          .add("window", x0, y0, x1, y1))
             reply = channel.receive(REPLY_TIMEOUT_S)
             if reply.op != "ack":
                 raise ProtocolError(f"expected ack, got {reply.op}")
         finally:
-            unlink_segment(name)
+            self.return_segment(name, array)  # the shim has copied it, or is gone
 
 
 class Channel:
@@ -432,6 +496,7 @@ def serve(socket_path: str | None = None, idle_s: float = 1800.0, ready=None) ->
         finally:
             os.umask(old)
         server.state = RenderServer()  # type: ignore[attr-defined]
+        remove_stale_segments()
 
         def watch_idle():
             state = server.state  # type: ignore[attr-defined]
@@ -444,12 +509,15 @@ def serve(socket_path: str | None = None, idle_s: float = 1800.0, ready=None) ->
                     return
 
         threading.Thread(target=watch_idle, daemon=True).start()
+        if threading.current_thread() is threading.main_thread():  # SIGTERM: stop cleanly, segments unlinked
+            signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
         print(f"vsae-serve: pid {os.getpid()} listening on {path}", file=sys.stderr, flush=True)
         if ready is not None:
             ready()
         try:
             server.serve_forever(poll_interval=0.2)
         finally:
+            server.state.close()  # type: ignore[attr-defined]
             server.server_close()
             if os.path.exists(path):
                 os.unlink(path)

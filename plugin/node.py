@@ -92,7 +92,8 @@ class ClipInput:
 class RenderContext:
     """What a render may ask of its host.
 
-    fetch(input_name, frame) -> vsae.core.sequence.Frame of that input at that source frame.
+    fetch(input_name, frame) -> vsae.core.sequence.Frame of that input at that source frame; valid while the render
+        runs (a host's frames may be views of its memory: state kept across renders copies what it needs).
     source_frames: the frame numbers the main input holds (its range, in order).
     shot_model(): the trained ShotModel of the main input (the host decides whether a missing one is trained).
     latents(frames): latents of those source frames, (N, 12k, h, w), cached across renders.

@@ -323,48 +323,90 @@ class Connection {
   int fd_ = -1;
 };
 
-// ---- shared memory ------------------------------------------------------------------------------------------------
-// Segments this render created for the server; unlinked once the server has answered (it copies what it reads).
-class Segments {
+// ---- shared memory ----------------------------------------------------------------------------------------------
+// Input segments, kept mapped and reused from render to render: a fresh segment's pages must be zeroed by the kernel,
+// which costs more than filling them. A segment is taken for one render and given back when that render ends (the
+// server reads frames in place and is done with them by then). Unload unlinks them; a server removes those of hosts
+// that died.
+struct Segment {
+  std::string name;
+  float *data = nullptr;
+  size_t bytes = 0;
+};
+
+class SegmentPool {
  public:
-  ~Segments() { unlinkAll(); }
-  void unlinkAll() {
-    for (const auto &n : names_) shm_unlink(n.c_str());
-    names_.clear();
-  }
-  // A new segment of `bytes`, mapped for writing; nullptr on failure.
-  float *create(size_t bytes, std::string &name, std::string &error) {
+  bool take(size_t bytes, Segment &out, std::string &error) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (size_t i = 0; i < free_.size(); ++i)
+        if (free_[i].bytes == bytes) {
+          out = free_[i];
+          free_.erase(free_.begin() + static_cast<ptrdiff_t>(i));
+          return true;
+        }
+    }
     char buf[64];
     snprintf(buf, sizeof buf, "/vsae-h%d-%u", static_cast<int>(getpid()), gSegmentCounter.fetch_add(1));
-    name = buf;
     int fd = shm_open(buf, O_CREAT | O_EXCL | O_RDWR, 0600);
     if (fd < 0) {
       error = std::string("shared memory: ") + strerror(errno);
-      return nullptr;
+      return false;
     }
-    names_.push_back(name);
-    if (ftruncate(fd, static_cast<off_t>(std::max<size_t>(bytes, 1))) != 0) {
-      error = std::string("shared memory: ") + strerror(errno);
-      ::close(fd);
-      return nullptr;
-    }
-    void *p = mmap(nullptr, std::max<size_t>(bytes, 1), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    const size_t size = std::max<size_t>(bytes, 1);
+    void *p = MAP_FAILED;
+    if (ftruncate(fd, static_cast<off_t>(size)) == 0)
+      p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
     ::close(fd);
     if (p == MAP_FAILED) {
       error = std::string("shared memory: ") + strerror(errno);
-      return nullptr;
+      shm_unlink(buf);
+      return false;
     }
-    mapped_.emplace_back(p, std::max<size_t>(bytes, 1));
-    return static_cast<float *>(p);
+    out = Segment{buf, static_cast<float *>(p), bytes};
+    return true;
   }
-  void unmapAll() {
-    for (auto &m : mapped_) munmap(m.first, m.second);
-    mapped_.clear();
+  void give(const Segment &s) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_.push_back(s);
+    while (free_.size() > 8) {  // a few frames' worth; older ones go
+      destroy(free_.front());
+      free_.erase(free_.begin());
+    }
+  }
+  void clear() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto &s : free_) destroy(s);
+    free_.clear();
   }
 
  private:
-  std::vector<std::string> names_;
-  std::vector<std::pair<void *, size_t>> mapped_;
+  static void destroy(const Segment &s) {
+    munmap(s.data, std::max<size_t>(s.bytes, 1));
+    shm_unlink(s.name.c_str());
+  }
+  std::mutex mutex_;
+  std::vector<Segment> free_;
+};
+
+SegmentPool gPool;
+
+// The segments one render uses; back to the pool when the render ends, on every path.
+class Segments {
+ public:
+  ~Segments() {
+    for (auto &s : taken_) gPool.give(s);
+  }
+  float *take(size_t bytes, std::string &name, std::string &error) {
+    Segment s;
+    if (!gPool.take(bytes, s, error)) return nullptr;
+    taken_.push_back(s);
+    name = s.name;
+    return s.data;
+  }
+
+ private:
+  std::vector<Segment> taken_;
 };
 
 // A read-only mapping of a segment the server made; unmapped on destruction.
@@ -383,7 +425,7 @@ struct Mapping {
       return false;
     }
     size = std::max<size_t>(bytes, 1);
-    data = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+    data = mmap(nullptr, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
     ::close(fd);
     return data != MAP_FAILED;
   }
@@ -787,13 +829,12 @@ Message answerFetch(OfxImageEffectHandle effect, const Instance &inst, const Mes
   if (w <= 0 || h <= 0) return reply.add({"missing", "an empty image"});
   const size_t row = static_cast<size_t>(w) * v.components * sizeof(float);
   std::string name, error;
-  float *dst = segments.create(row * h, name, error);
+  float *dst = segments.take(row * h, name, error);
   if (!dst) return reply.add({"missing", error});
   for (int r = 0; r < h; ++r) {  // OFX rows go bottom up and may run backwards (negative row bytes)
     const char *src = v.data + static_cast<ptrdiff_t>(h - 1 - r) * v.rowBytes;
     memcpy(reinterpret_cast<char *>(dst) + r * row, src, row);
   }
-  segments.unmapAll();
   reply.add({"shm", name}).add({"size", num(w), num(h)}).add({"components", num(v.components)});
   reply.add({"premultiplied", v.premultiplication == kOfxImageUnPreMultiplied ? "0" : "1"});
   return reply;
@@ -821,7 +862,14 @@ bool copyOutput(const Message &done, const ImageView &out, const OfxRectI &windo
     if (y < out.bounds.y1 || y >= out.bounds.y2) continue;
     float *dst = reinterpret_cast<float *>(out.data + static_cast<ptrdiff_t>(y - out.bounds.y1) * out.rowBytes);
     const int row = (y0 + h - 1) - y;  // the server's rows run top down
-    for (int x = std::max(window.x1, out.bounds.x1); x < std::min(window.x2, out.bounds.x2); ++x) {
+    const int xa = std::max(window.x1, out.bounds.x1), xb = std::min(window.x2, out.bounds.x2);
+    if (out.components == 4 && row >= 0 && row < h && xa >= x0 && xb <= x0 + w) {  // the common case: one memcpy
+      if (xb > xa)
+        memcpy(dst + static_cast<ptrdiff_t>(xa - out.bounds.x1) * 4, px + (static_cast<size_t>(row) * w + (xa - x0)) * 4,
+               static_cast<size_t>(xb - xa) * 4 * sizeof(float));
+      continue;
+    }
+    for (int x = xa; x < xb; ++x) {
       float *d = dst + static_cast<ptrdiff_t>(x - out.bounds.x1) * out.components;
       const int col = x - x0;
       if (row >= 0 && row < h && col >= 0 && col < w) {
@@ -855,7 +903,7 @@ OfxStatus onRender(OfxImageEffectHandle effect, OfxPropertySetHandle inArgs) {
     reportError(effect, "vsae: " + error);
     return kOfxStatFailed;
   }
-  Segments segments;  // unlinked on every path out of this function
+  Segments segments;  // back to the pool on every path out of this function
   const double timeout = envSeconds("VSAE_TIMEOUT", 60.0);
   while (true) {
     Message m;
@@ -865,7 +913,6 @@ OfxStatus onRender(OfxImageEffectHandle effect, OfxPropertySetHandle inArgs) {
       reportError(effect, "vsae: " + error);
       return kOfxStatFailed;
     }
-    segments.unlinkAll();  // the server answered: it holds its own copy of any frame it asked for
     const std::string op = m.op();
     if (op == "wait") continue;
     if (op == "fetch") {
@@ -909,7 +956,10 @@ OfxStatus mainEntry(int index, const char *action, const void *handle, OfxProper
     const std::string a = action ? action : "";
     if (a == kOfxActionLoad) return onLoad();
     if (!gProps || !gEffects || !gParams) return kOfxStatErrMissingHostFeature;
-    if (a == kOfxActionUnload || a == kOfxActionPurgeCaches) return kOfxStatOK;
+    if (a == kOfxActionUnload || a == kOfxActionPurgeCaches) {
+      gPool.clear();
+      return kOfxStatOK;
+    }
     if (a == kOfxActionDescribe) return onDescribe(index, effect);
     if (a == kOfxImageEffectActionDescribeInContext) return onDescribeInContext(index, effect, inArgs);
     if (a == kOfxActionCreateInstance) return onCreateInstance(index, effect);

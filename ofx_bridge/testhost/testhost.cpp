@@ -12,7 +12,8 @@
 //                                 a printf pattern of the frame number (/tmp/src.%04d.raw)
 //   param     NAME VALUE
 //   abort     SECONDS             the host's abort() turns true this long after a render starts
-//   render    TIME OUTPUT         OUTPUT gets the rendered region of definition, float32 RGBA rows top down
+//   render    TIME OUTPUT         OUTPUT gets the rendered region of definition, float32 RGBA rows top down;
+//                                 the event line gives the render action's wall time
 //   threads   OUTPUT_PATTERN TIME...   renders those times at once, one host thread each
 // It prints one line per event (plugins, describe, clips, params, frames_needed, rod, render, message) and, at the
 // end, the images the plug-in fetched and never released: `images_outstanding N`.
@@ -347,7 +348,7 @@ struct ClipSource {
 };
 
 struct Image : PropertySet {  // the image's handle is its property set
-  std::vector<float> owned;  // pixels this image owns (source frames); output images point at the render's buffer
+  std::shared_ptr<const std::vector<float>> owned;  // a source frame's pixels (output images use the render's)
 };
 
 struct RenderTarget {
@@ -364,7 +365,35 @@ struct Clip {
   Effect *owner = nullptr;
   bool hasSource = false;
   ClipSource source;
+  std::mutex cacheMutex;  // frames are read from disk once, like a host's frame cache
+  std::map<int, std::shared_ptr<const std::vector<float>>> cache;
 };
+
+// The frame's pixels as the plug-in sees them (rows bottom up unless row bytes are negative); nullptr if unreadable.
+std::shared_ptr<const std::vector<float>> loadFrame(Clip &c, int frame) {
+  std::lock_guard<std::mutex> lock(c.cacheMutex);
+  auto it = c.cache.find(frame);
+  if (it != c.cache.end()) return it->second;
+  const ClipSource &s = c.source;
+  char path[4096];
+  snprintf(path, sizeof path, s.pattern.c_str(), frame);
+  const size_t row = static_cast<size_t>(s.width) * s.components, count = row * s.height;
+  auto pixels = std::make_shared<std::vector<float>>(count);
+  std::ifstream in(path, std::ios::binary);
+  in.read(reinterpret_cast<char *>(pixels->data()), static_cast<std::streamsize>(count * sizeof(float)));
+  if (!in) {
+    say(std::string("host_error cannot read ") + path);
+    return nullptr;
+  }
+  if (!gOptions.negativeRowBytes) {
+    auto flipped = std::make_shared<std::vector<float>>(count);
+    for (int y = 0; y < s.height; ++y)
+      memcpy(&(*flipped)[row * y], &(*pixels)[row * (s.height - 1 - y)], row * sizeof(float));
+    pixels = flipped;
+  }
+  c.cache[frame] = pixels;
+  return pixels;
+}
 
 struct Effect {
   PropertySet props;
@@ -445,32 +474,16 @@ OfxStatus clipGetImage(OfxImageClipHandle h, OfxTime time, const OfxRectD *, Ofx
   const int frame = static_cast<int>(time + (time >= 0 ? 0.5 : -0.5));
   const ClipSource &s = c->source;
   if (frame < s.first || frame > s.last) return kOfxStatFailed;
-  char path[4096];
-  snprintf(path, sizeof path, s.pattern.c_str(), frame);
-  const size_t row = static_cast<size_t>(s.width) * s.components, count = row * s.height;
-  Image *img = new Image;
-  img->owned.resize(count);
-  std::ifstream in(path, std::ios::binary);
-  in.read(reinterpret_cast<char *>(img->owned.data()), static_cast<std::streamsize>(count * sizeof(float)));
-  if (!in) {
-    delete img;
-    say(std::string("host_error cannot read ") + path);
-    return kOfxStatFailed;
-  }
+  std::shared_ptr<const std::vector<float>> pixels = loadFrame(*c, frame);
+  if (!pixels) return kOfxStatFailed;
+  const size_t row = static_cast<size_t>(s.width) * s.components;
   const int rowBytes = static_cast<int>(row * sizeof(float));
-  void *data;
-  int stride;
-  if (gOptions.negativeRowBytes) {  // the file's top-down rows, addressed from the bottom row backwards
-    data = img->owned.data() + row * (s.height - 1);
-    stride = -rowBytes;
-  } else {
-    std::vector<float> flipped(count);
-    for (int y = 0; y < s.height; ++y)
-      memcpy(&flipped[row * y], &img->owned[row * (s.height - 1 - y)], rowBytes);
-    img->owned.swap(flipped);
-    data = img->owned.data();
-    stride = rowBytes;
-  }
+  Image *img = new Image;
+  img->owned = pixels;
+  float *base = const_cast<float *>(pixels->data());
+  // Negative: the file's top-down rows addressed from the bottom row backwards; positive: rows stored bottom up.
+  void *data = gOptions.negativeRowBytes ? base + row * (s.height - 1) : base;
+  const int stride = gOptions.negativeRowBytes ? -rowBytes : rowBytes;
   setImageProps(img, data, OfxRectI{0, 0, s.width, s.height}, stride, componentsName(s.components));
   ++gImagesOut;
   *out = handleOf(img);
@@ -805,9 +818,11 @@ struct Session {
     propSetDouble(handleOf(&args), kOfxPropTime, 0, time);
     propSetIntN(handleOf(&args), kOfxImageEffectPropRenderWindow, 4, &target.bounds.x1);
     propSetDoubleN(handleOf(&args), kOfxImageEffectPropRenderScale, 2, scale);
+    const auto started = std::chrono::steady_clock::now();
     st = call(kOfxImageEffectActionRender, &instance, &args, nullptr);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     tTarget = nullptr;
-    snprintf(buf, sizeof buf, "render %g status %d size %d %d", time, st, w, h);
+    snprintf(buf, sizeof buf, "render %g status %d size %d %d seconds %.6f", time, st, w, h, seconds);
     say(buf);
     if (st == kOfxStatOK) {
       std::ofstream f(outputPath, std::ios::binary);

@@ -61,14 +61,24 @@ def _server_pid(socket_path: str) -> int | None:
         return None
 
 
+def _wait_gone(pid: int) -> bool:
+    for _ in range(200):
+        if not os.path.exists(f"/proc/{pid}"):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _segments_of(pid: int) -> list[str]:
+    return [n for n in os.listdir("/dev/shm") if n.startswith(f"vsae-s{pid}-")]
+
+
 def _stop_server(socket_path: str) -> None:
     pid = _server_pid(socket_path)
     if pid:
-        os.kill(pid, signal.SIGKILL)
-        for _ in range(100):
-            if not os.path.exists(f"/proc/{pid}"):
-                break
-            time.sleep(0.05)
+        os.kill(pid, signal.SIGTERM)  # a clean stop unlinks the server's shared memory
+        if not _wait_gone(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 class Bridge:
@@ -241,14 +251,15 @@ def test_a_missing_model_asks_the_artist_to_train(bridge):
 def test_a_killed_server_is_restarted_by_the_next_render(bridge):
     bridge.run("retime", render=[1003])
     first = _server_pid(bridge.socket)
-    assert first
+    assert first and _segments_of(first)  # output segments it keeps for reuse
     os.kill(first, signal.SIGKILL)
-    time.sleep(0.2)
+    assert _wait_gone(first)
     run = bridge.run("retime", render=[1002])
     assert run.returncode == 0, run.lines
     _assert_same_pixels(run.outputs[1002], bridge.cli("retime")[1002])
     second = _server_pid(bridge.socket)
     assert second and second != first
+    assert not _segments_of(first)  # the new server removed what the killed one left behind
 
 
 def test_a_server_dying_mid_render_is_an_error_not_a_crash(bridge, tmp_path):
@@ -289,6 +300,24 @@ def test_no_leaks_or_invalid_accesses_under_address_sanitizer(bridge):
         assert "Sanitizer" not in run.stderr, run.stderr[-4000:]
         assert run.images_outstanding == 0
     assert [r.returncode for r in runs] == [0, 1, 0]
+
+
+def test_an_aborted_render_stops_quietly(bridge):
+    # The host aborts at once: the shim polls abort while it waits, gives up, and leaves no image fetched.
+    run = bridge.run("mask_propagate", {"boxes": "1001:40,16,80,48", "radius": "11"}, render=[1006], abort_after=0.0)
+    assert run.returncode == 1 and run.events("render")[0][2] == "1"
+    assert not run.messages  # an abort is not an error to show the artist
+    assert run.images_outstanding == 0
+    assert bridge.run("retime", render=[1003]).returncode == 0  # the server serves on
+
+
+def test_a_stopped_server_leaves_no_shared_memory(bridge, tmp_path):
+    sock = str(tmp_path / "s" / "serve.sock")
+    assert bridge.run("retime", render=[1002], env={"VSAE_SOCKET": sock}).returncode == 0
+    pid = _server_pid(sock)
+    assert _segments_of(pid)
+    _stop_server(sock)
+    assert not _segments_of(pid) and not os.path.exists(sock)
 
 
 def test_install_places_and_removes_the_bundle(bridge, tmp_path, capsys):
