@@ -61,6 +61,19 @@ def parse_boxes(text: str) -> list[list[tuple[int | None, Box]]]:
     return tracks
 
 
+def scale_boxes(text: str, scale: float) -> str:
+    """Box tracks (``parse_boxes`` text or file) with every coordinate times ``scale``, as text (proxy renders).
+
+    >>> scale_boxes("1001:10,10,50,40 | 5,5,9,9", 0.5)
+    '1001:5,5,25,20 | 2.5,2.5,4.5,4.5'
+    """
+    def key(frame, box):
+        coords = ",".join(f"{v * scale:g}" for v in box)
+        return coords if frame is None else f"{frame}:{coords}"
+
+    return " | ".join("; ".join(key(f, b) for f, b in track) for track in parse_boxes(text))
+
+
 def box_at(track: list[tuple[int | None, Box]], frame: float) -> Box:
     """A box track's box at ``frame``: linear between keys, held outside them."""
     if len(track) == 1 or frame <= track[0][0]:

@@ -66,6 +66,7 @@ class TestHost:
 
     def run(self, plugin: str, clips: dict, params: dict, render=(), threads=(), profile: str = "nuke",
             context: str = "filter", rowbytes: str = "negative", abort_after: float | None = None,
+            scale: float = 1.0,
             env: dict | None = None, timeout: float = 600, keep_outputs: bool = True) -> HostRun:
         """clips: OFX clip name -> {frame: pixels}; params: name -> value (text as a host would hold it).
         render: times rendered one after the other; threads: times rendered at once, one host thread each."""
@@ -75,6 +76,8 @@ class TestHost:
         lines = [f"profile\t{profile}", f"plugin\t{plugin}", f"context\t{context}", f"rowbytes\t{rowbytes}"]
         if abort_after is not None:
             lines.append(f"abort\t{abort_after}")
+        if scale != 1.0:
+            lines.append(f"scale\t{scale}")
         for name, frames in clips.items():
             pattern, w, h, c = write_raw_frames(work, name, frames)
             lines.append(f"clip\t{name}\t{pattern}\t{min(frames)}\t{max(frames)}\t{w}\t{h}\t{c}")

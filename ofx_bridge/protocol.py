@@ -5,9 +5,10 @@ first field a key (``op``, ``param``, ``input`` ...); keys may repeat. Backslash
 escaped as ``\\\\``, ``\\t``, ``\\n``. Pixels never travel here: they go through POSIX shared memory
 (``/dev/shm/<name>``), float32 RGBA rows top to bottom, named in the message.
 
-Ops, shim -> server: ``render``, ``frames_needed``, ``region``, ``ping``; during a render ``image`` (the answer to a
-``fetch``), ``abort`` and ``ack``. Server -> shim: ``fetch``, ``wait`` (a keep-alive while work goes on), ``done``,
-``frames``, ``region``, ``pong``, ``error``.
+Ops, shim -> server: ``render``, ``frames_needed``, ``region``, ``time_domain``, ``forget`` (an instance's state),
+``ping``; during a render ``image`` (the answer to a ``fetch``, or ``abort``) and ``ack``. Server -> shim:
+``fetch``, ``wait`` (a keep-alive while work goes on), ``done``, ``frames``, ``region``, ``time_domain``, ``ok``,
+``pong``, ``error``.
 """
 
 from __future__ import annotations

@@ -166,6 +166,9 @@ class Request:
                 value = None  # an empty field of an "automatic" parameter
             raw[pname] = value
         self.params = self.node.resolve(raw)
+        self.scale = float(msg.get("scale", "1"))
+        if self.scale != 1.0:  # a proxy render: lengths in pixels shrink with the frames
+            self.params = self.node.at_scale(self.params, self.scale)
         first, last = (int(round(float(v))) for v in msg.all("range")[0][:2])
         if last < first:
             raise InputError(f"source clip: frame range {first}-{last} is empty")
@@ -290,6 +293,10 @@ class RenderServer:
             if name in request.connected or name == request.node.inputs[0].name:
                 reply.add("input", name, *frames)
         return reply
+
+    def time_domain(self, request: Request) -> Message:
+        frames = request.node.output_frames(request.params, request.source_frames)
+        return Message("time_domain").add("range", frames[0], frames[-1])
 
     def region(self, request: Request) -> Message:
         if request.size is None:
@@ -449,6 +456,8 @@ class _Handler(socketserver.BaseRequestHandler):
                 return state.frames_needed(request)
             if msg.op == "region":
                 return state.region(request)
+            if msg.op == "time_domain":
+                return state.time_domain(request)
             if msg.op == "render":
                 channel.busy.clear()
                 ticker = threading.Thread(target=channel.keep_alive, daemon=True)

@@ -37,6 +37,7 @@ class Param:
     display_max: float | None = None
     choices: tuple = ()
     label: str = ""
+    spatial: bool = False  # a length in pixels of the full-size frame: scaled with it in proxy renders
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -149,6 +150,19 @@ class NodeDefinition:
     def frames_needed(self, frame: int, params: dict, source_frames: Sequence[int]) -> dict[str, list[int]]:
         """Source frames per input that rendering output ``frame`` reads. Default: the same frame."""
         return {self.inputs[0].name: [frame]}
+
+    def at_scale(self, params: dict, scale: float) -> dict:
+        """Resolved params for frames ``scale`` times the full size (a host's proxy render): lengths in pixels
+        (``spatial`` params) scaled with the frame. Nodes with pixels inside text (boxes) extend this."""
+        out = dict(params)
+        for p in self.params:
+            value = out[p.name]
+            if p.spatial and value is not None and scale != 1.0:
+                value = value * scale if p.kind == "float" else int(round(value * scale))
+                if p.minimum is not None and value < p.minimum:
+                    value = type(value)(p.minimum)
+                out[p.name] = value
+        return out
 
     def output_window(self, params: dict, width: int, height: int) -> tuple[int, int, int, int]:
         """Where the output frame lies against an input frame of ``width`` x ``height``: (x0, y0, x1, y1) in pixels,

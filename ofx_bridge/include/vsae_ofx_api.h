@@ -187,6 +187,7 @@ typedef struct OfxMessageSuiteV2 {
 #define kOfxImageEffectActionGetRegionsOfInterest "OfxImageEffectActionGetRegionsOfInterest"
 #define kOfxImageEffectActionGetFramesNeeded "OfxImageEffectActionGetFramesNeeded"
 #define kOfxImageEffectActionGetClipPreferences "OfxImageEffectActionGetClipPreferences"
+#define kOfxImageEffectActionGetTimeDomain "OfxImageEffectActionGetTimeDomain"
 #define kOfxImageEffectActionIsIdentity "OfxImageEffectActionIsIdentity"
 #define kOfxImageEffectActionRender "OfxImageEffectActionRender"
 #define kOfxImageEffectActionBeginSequenceRender "OfxImageEffectActionBeginSequenceRender"

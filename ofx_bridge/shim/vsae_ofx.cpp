@@ -474,7 +474,10 @@ bool describeImage(OfxPropertySetHandle image, ImageView &v) {
     v.premultiplication = premult;
   v.data = static_cast<char *>(data);
   const std::string c = comps ? comps : "";
-  v.components = c == kOfxImageComponentRGBA ? 4 : c == kOfxImageComponentRGB ? 3 : c == kOfxImageComponentAlpha ? 1 : 0;
+  v.components = c == kOfxImageComponentRGBA    ? 4
+                 : c == kOfxImageComponentRGB   ? 3
+                 : c == kOfxImageComponentAlpha ? 1
+                                                : 0;
   v.isFloat = depth && strcmp(depth, kOfxBitDepthFloat) == 0;
   return true;
 }
@@ -523,10 +526,12 @@ bool clipConnected(OfxImageClipHandle clip) {
 }
 
 // The request header every server op shares: node, parameter values at `time`, the clips' range and connections.
-Message request(const char *op, OfxImageEffectHandle effect, const Instance &inst, OfxTime time, bool probe = false) {
+// scale: the render scale (proxy renders hand images that much smaller than the canonical region of definition).
+Message request(const char *op, OfxImageEffectHandle effect, const Instance &inst, OfxTime time, bool probe = false,
+                double scale = 1.0) {
   const VsaePluginDesc &d = kPluginDescs[inst.plugin];
   Message m(op);
-  m.add({"node", d.node}).add({"instance", inst.id}).add({"time", num(time)});
+  m.add({"node", d.node}).add({"instance", inst.id}).add({"time", num(time)}).add({"scale", num(scale)});
   for (int i = 0; i < d.paramCount; ++i) {
     const VsaeParamDesc &p = d.params[i];
     OfxParamHandle h = inst.params[i];
@@ -574,7 +579,8 @@ Message request(const char *op, OfxImageEffectHandle effect, const Instance &ins
   }
   OfxRectD rod{0, 0, 0, 0};
   if (source && gEffects->clipGetRegionOfDefinition(source, time, &rod) == kOfxStatOK)
-    m.add({"size", num(static_cast<int>(std::lround(rod.x2 - rod.x1))), num(static_cast<int>(std::lround(rod.y2 - rod.y1)))});
+    m.add({"size", num(static_cast<int>(std::lround((rod.x2 - rod.x1) * scale))),
+           num(static_cast<int>(std::lround((rod.y2 - rod.y1) * scale)))});
   return m;
 }
 
@@ -797,6 +803,27 @@ OfxStatus onRegionOfDefinition(OfxImageEffectHandle effect, OfxPropertySetHandle
   return kOfxStatOK;
 }
 
+// The frames the effect can produce (general context): Retime at half speed makes twice the source's frames.
+OfxStatus onTimeDomain(int index, OfxImageEffectHandle effect, OfxPropertySetHandle outArgs) {
+  Instance *inst = instanceOf(effect);
+  if (!inst) return kOfxStatErrBadHandle;
+  if (!kPluginDescs[index].temporal || inst->context != kOfxImageEffectContextGeneral) return kOfxStatReplyDefault;
+  OfxImageClipHandle source = clipNamed(effect, kOfxImageEffectSimpleSourceClipName);
+  OfxPropertySetHandle sp = nullptr;
+  double range[2] = {0, 0};
+  if (!source || gEffects->clipGetPropertySet(source, &sp) != kOfxStatOK ||
+      gProps->propGetDoubleN(sp, kOfxImageEffectPropFrameRange, 2, range) != kOfxStatOK)
+    return kOfxStatReplyDefault;
+  Message answer;
+  std::string error;
+  if (!ask(request("time_domain", effect, *inst, range[0]), answer, error)) return kOfxStatReplyDefault;
+  const auto *r = answer.find("range");
+  if (!r || r->size() < 3) return kOfxStatReplyDefault;
+  double out[2] = {atof((*r)[1].c_str()), atof((*r)[2].c_str())};
+  gProps->propSetDoubleN(outArgs, kOfxImageEffectPropFrameRange, 2, out);
+  return kOfxStatOK;
+}
+
 OfxStatus onClipPreferences(int index, OfxPropertySetHandle outArgs) {
   const VsaePluginDesc &d = kPluginDescs[index];
   const std::string output = kOfxImageEffectOutputClipName;
@@ -816,7 +843,8 @@ Message answerFetch(OfxImageEffectHandle effect, const Instance &inst, const Mes
   Message reply("image");
   const char *clipName = nullptr;
   for (int i = 0; i < d.clipCount; ++i)
-    if (input == d.clips[i].input && !(inst.context == kOfxImageEffectContextFilter && i > 0)) clipName = d.clips[i].name;
+    if (input == d.clips[i].input && !(inst.context == kOfxImageEffectContextFilter && i > 0))
+      clipName = d.clips[i].name;
   OfxImageClipHandle clip = clipName ? clipNamed(effect, clipName) : nullptr;
   if (!clip) return reply.add({"missing", "no such clip in this context"});
   HostImage image;
@@ -842,7 +870,7 @@ Message answerFetch(OfxImageEffectHandle effect, const Instance &inst, const Mes
 
 // Copies the server's output window into the host's output image, inside the render window; zero elsewhere.
 bool copyOutput(const Message &done, const ImageView &out, const OfxRectI &window, const OfxRectD &sourceRod,
-                std::string &error) {
+                double scale, std::string &error) {
   const auto *size = done.find("size");
   const auto *win = done.find("window");
   if (!size || size->size() < 3 || !win || win->size() < 5) {
@@ -850,8 +878,8 @@ bool copyOutput(const Message &done, const ImageView &out, const OfxRectI &windo
     return false;
   }
   const int w = atoi((*size)[1].c_str()), h = atoi((*size)[2].c_str());
-  const int x0 = static_cast<int>(std::lround(sourceRod.x1)) + atoi((*win)[1].c_str());
-  const int y0 = static_cast<int>(std::lround(sourceRod.y1)) + atoi((*win)[2].c_str());
+  const int x0 = static_cast<int>(std::lround(sourceRod.x1 * scale)) + atoi((*win)[1].c_str());
+  const int y0 = static_cast<int>(std::lround(sourceRod.y1 * scale)) + atoi((*win)[2].c_str());
   Mapping result;
   if (w < 0 || h < 0 || !result.open(done.get("shm"), static_cast<size_t>(w) * h * 4 * sizeof(float))) {
     error = "cannot read the vsae render server's result";
@@ -865,8 +893,8 @@ bool copyOutput(const Message &done, const ImageView &out, const OfxRectI &windo
     const int xa = std::max(window.x1, out.bounds.x1), xb = std::min(window.x2, out.bounds.x2);
     if (out.components == 4 && row >= 0 && row < h && xa >= x0 && xb <= x0 + w) {  // the common case: one memcpy
       if (xb > xa)
-        memcpy(dst + static_cast<ptrdiff_t>(xa - out.bounds.x1) * 4, px + (static_cast<size_t>(row) * w + (xa - x0)) * 4,
-               static_cast<size_t>(xb - xa) * 4 * sizeof(float));
+        memcpy(dst + static_cast<ptrdiff_t>(xa - out.bounds.x1) * 4,
+               px + (static_cast<size_t>(row) * w + (xa - x0)) * 4, static_cast<size_t>(xb - xa) * 4 * sizeof(float));
       continue;
     }
     for (int x = xa; x < xb; ++x) {
@@ -892,6 +920,12 @@ OfxStatus onRender(OfxImageEffectHandle effect, OfxPropertySetHandle inArgs) {
   OfxRectI window{0, 0, 0, 0};
   gProps->propGetDouble(inArgs, kOfxPropTime, 0, &time);
   gProps->propGetIntN(inArgs, kOfxImageEffectPropRenderWindow, 4, &window.x1);
+  double scale[2] = {1.0, 1.0};
+  gProps->propGetDoubleN(inArgs, kOfxImageEffectPropRenderScale, 2, scale);
+  if (!(scale[0] > 0) || std::fabs(scale[0] - scale[1]) > 1e-9) {
+    reportError(effect, "vsae: render scales other than equal in x and y are not supported");
+    return kOfxStatFailed;
+  }
   OfxImageClipHandle source = clipNamed(effect, kOfxImageEffectSimpleSourceClipName);
   OfxRectD sourceRod{0, 0, 0, 0};
   if (source) gEffects->clipGetRegionOfDefinition(source, time, &sourceRod);
@@ -899,7 +933,7 @@ OfxStatus onRender(OfxImageEffectHandle effect, OfxPropertySetHandle inArgs) {
   auto aborted = [effect] { return gEffects->abort(effect) != 0; };
   std::string error;
   Connection conn;
-  if (!conn.open(error) || !conn.send(request("render", effect, *inst, time, true), error)) {
+  if (!conn.open(error) || !conn.send(request("render", effect, *inst, time, true, scale[0]), error)) {
     reportError(effect, "vsae: " + error);
     return kOfxStatFailed;
   }
@@ -938,7 +972,7 @@ OfxStatus onRender(OfxImageEffectHandle effect, OfxPropertySetHandle inArgs) {
       reportError(effect, "vsae: the host gave no float output image");
       return kOfxStatFailed;
     }
-    const bool ok = copyOutput(m, out, window, sourceRod, error);
+    const bool ok = copyOutput(m, out, window, sourceRod, scale[0], error);
     conn.send(Message("ack"), error);
     if (!ok) {
       reportError(effect, "vsae: " + error);
@@ -967,6 +1001,7 @@ OfxStatus mainEntry(int index, const char *action, const void *handle, OfxProper
     if (a == kOfxImageEffectActionGetFramesNeeded) return onFramesNeeded(index, effect, inArgs, outArgs);
     if (a == kOfxImageEffectActionGetRegionOfDefinition) return onRegionOfDefinition(effect, inArgs, outArgs);
     if (a == kOfxImageEffectActionGetClipPreferences) return onClipPreferences(index, outArgs);
+    if (a == kOfxImageEffectActionGetTimeDomain) return onTimeDomain(index, effect, outArgs);
     if (a == kOfxImageEffectActionRender) return onRender(effect, inArgs);
     return kOfxStatReplyDefault;
   } catch (const std::bad_alloc &) {
@@ -991,7 +1026,8 @@ constexpr std::array<OfxPluginEntryPoint *, sizeof...(I)> makeEntries(std::integ
   return {{&entryFor<I>...}};
 }
 
-const std::array<OfxPluginEntryPoint *, kMaxPlugins> kEntries = makeEntries(std::make_integer_sequence<int, kMaxPlugins>{});
+const std::array<OfxPluginEntryPoint *, kMaxPlugins> kEntries =
+    makeEntries(std::make_integer_sequence<int, kMaxPlugins>{});
 
 OfxPlugin gPlugins[kMaxPlugins];
 

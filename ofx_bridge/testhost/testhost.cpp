@@ -12,6 +12,8 @@
 //                                 a printf pattern of the frame number (/tmp/src.%04d.raw)
 //   param     NAME VALUE
 //   abort     SECONDS             the host's abort() turns true this long after a render starts
+//   scale     S                   render scale (a proxy render): the clip files hold the scaled images, the
+//                                 canonical region of definition is their size / S
 //   render    TIME OUTPUT         OUTPUT gets the rendered region of definition, float32 RGBA rows top down;
 //                                 the event line gives the render action's wall time
 //   threads   OUTPUT_PATTERN TIME...   renders those times at once, one host thread each
@@ -23,6 +25,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -338,6 +341,7 @@ struct Options {
   std::string profile = "nuke";
   bool negativeRowBytes = false;
   double abortAfter = -1;
+  double scale = 1.0;
 };
 Options gOptions;
 std::atomic<int> gImagesOut{0};
@@ -427,7 +431,8 @@ OfxStatus clipDefine(OfxImageEffectHandle h, const char *name, OfxPropertySetHan
   if (props) *props = handleOf(&c->props);
   return kOfxStatOK;
 }
-OfxStatus clipGetHandle(OfxImageEffectHandle h, const char *name, OfxImageClipHandle *clip, OfxPropertySetHandle *props) {
+OfxStatus clipGetHandle(OfxImageEffectHandle h, const char *name, OfxImageClipHandle *clip,
+                        OfxPropertySetHandle *props) {
   if (!h || !name) return kOfxStatErrBadHandle;
   auto it = effect(h)->clips.find(name);
   if (it == effect(h)->clips.end()) return kOfxStatErrUnknown;
@@ -503,7 +508,7 @@ OfxStatus clipGetRegionOfDefinition(OfxImageClipHandle h, OfxTime, OfxRectD *bou
     if (it == c->owner->clips.end() || !it->second->hasSource) return kOfxStatFailed;
     c = it->second.get();
   }
-  *bounds = OfxRectD{0, 0, static_cast<double>(c->source.width), static_cast<double>(c->source.height)};
+  *bounds = OfxRectD{0, 0, c->source.width / gOptions.scale, c->source.height / gOptions.scale};
   return kOfxStatOK;
 }
 int abortFn(OfxImageEffectHandle) {
@@ -642,7 +647,8 @@ OfxPlugin *findPlugin(const std::string &id, void **library) {
     while (dirent *e = readdir(d)) {
       std::string name = e->d_name;
       const std::string suffix = ".ofx.bundle";
-      if (name[0] == '@' || name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix))
+      if (name[0] == '@' || name.size() <= suffix.size() ||
+          name.compare(name.size() - suffix.size(), suffix.size(), suffix))
         continue;
       std::string stem = name.substr(0, name.size() - suffix.size());
       std::string binary = dir + "/" + name + "/Contents/Linux-x86-64/" + stem + ".ofx";
@@ -697,7 +703,8 @@ struct Session {
     std::string contexts;
     int n = 0;
     propGetDimension(handleOf(&descriptor.props), kOfxImageEffectPropSupportedContexts, &n);
-    for (int i = 0; i < n; ++i) contexts += (i ? "," : "") + getString(descriptor.props, kOfxImageEffectPropSupportedContexts, i);
+    for (int i = 0; i < n; ++i)
+      contexts += (i ? "," : "") + getString(descriptor.props, kOfxImageEffectPropSupportedContexts, i);
     temporal = getInt(descriptor.props, kOfxImageEffectPropTemporalClipAccess) != 0;
     say("describe label=" + getString(descriptor.props, kOfxPropLabel) + " contexts=" + contexts +
         " temporal=" + std::to_string(temporal) + " tiles=" +
@@ -777,8 +784,15 @@ struct Session {
       say("create_instance failed " + std::to_string(st));
       return false;
     }
-    PropertySet prefs;
+    PropertySet prefs, domain;
     call(kOfxImageEffectActionGetClipPreferences, &instance, nullptr, &prefs);
+    if (context == kOfxImageEffectContextGeneral) {
+      double range[2] = {0, 0};
+      OfxStatus st = call(kOfxImageEffectActionGetTimeDomain, &instance, nullptr, &domain);
+      propGetDoubleN(handleOf(&domain), kOfxImageEffectPropFrameRange, 2, range);
+      say("time_domain status " + std::to_string(st) + " " + std::to_string(static_cast<int>(range[0])) + " " +
+          std::to_string(static_cast<int>(range[1])));
+    }
     say("output_components " + getString(prefs, "OfxImageClipPropComponents_Output"));
     return true;
   }
@@ -787,13 +801,15 @@ struct Session {
   OfxStatus render(double time, const std::string &outputPath) {
     tRenderStart = std::chrono::steady_clock::now();
     PropertySet in, out;
-    double scale[2] = {1.0, 1.0};
+    double scale[2] = {gOptions.scale, gOptions.scale};
     propSetDouble(handleOf(&in), kOfxPropTime, 0, time);
     propSetDoubleN(handleOf(&in), kOfxImageEffectPropRenderScale, 2, scale);
     OfxRectD rod{0, 0, 0, 0};
     OfxStatus st = call(kOfxImageEffectActionGetRegionOfDefinition, &instance, &in, &out);
     if (st == kOfxStatOK) propGetDoubleN(handleOf(&out), kOfxImageEffectPropRegionOfDefinition, 4, &rod.x1);
-    else clipGetRegionOfDefinition(reinterpret_cast<OfxImageClipHandle>(instance.clips[kOfxImageEffectSimpleSourceClipName].get()), time, &rod);
+    else
+      clipGetRegionOfDefinition(
+          reinterpret_cast<OfxImageClipHandle>(instance.clips[kOfxImageEffectSimpleSourceClipName].get()), time, &rod);
     char buf[256];
     snprintf(buf, sizeof buf, "rod %g %s %g %g %g %g", time, st == kOfxStatOK ? "plugin" : "default", rod.x1, rod.y1,
              rod.x2, rod.y2);
@@ -809,8 +825,10 @@ struct Session {
       say(line);
     }
     RenderTarget target;
-    target.bounds = OfxRectI{static_cast<int>(rod.x1), static_cast<int>(rod.y1), static_cast<int>(rod.x2),
-                             static_cast<int>(rod.y2)};
+    target.bounds = OfxRectI{static_cast<int>(std::lround(rod.x1 * scale[0])),  // pixels = canonical x scale
+                             static_cast<int>(std::lround(rod.y1 * scale[1])),
+                             static_cast<int>(std::lround(rod.x2 * scale[0])),
+                             static_cast<int>(std::lround(rod.y2 * scale[1]))};
     const int w = target.bounds.x2 - target.bounds.x1, h = target.bounds.y2 - target.bounds.y1;
     target.pixels.assign(static_cast<size_t>(std::max(w, 0)) * std::max(h, 0) * 4, -1.0f);  // untouched shows
     tTarget = &target;
@@ -864,6 +882,7 @@ int main(int argc, char **argv) {
       s.context = f[1] == "general" ? kOfxImageEffectContextGeneral : kOfxImageEffectContextFilter;
     else if (f[0] == "rowbytes" && f.size() > 1) gOptions.negativeRowBytes = f[1] == "negative";
     else if (f[0] == "abort" && f.size() > 1) gOptions.abortAfter = atof(f[1].c_str());
+    else if (f[0] == "scale" && f.size() > 1) gOptions.scale = atof(f[1].c_str());
     else if (f[0] == "clip" && f.size() >= 8)
       s.sources[f[1]] = ClipSource{f[2], atoi(f[3].c_str()), atoi(f[4].c_str()), atoi(f[5].c_str()),
                                    atoi(f[6].c_str()), atoi(f[7].c_str())};

@@ -40,16 +40,18 @@ class ExtendNode(NodeDefinition):
     help = ("Grow the canvas beyond the frame: pad each side (mirror keeps the picture's structure), then reproject "
             "through the shot model so the new area belongs to the shot; the original area stays exact.")
     params = (
-        Param("left", "int", 0, "pixels added on the left", minimum=0, maximum=8192, display_min=0, display_max=1024),
+        Param("left", "int", 0, "pixels added on the left", minimum=0, maximum=8192, display_min=0, display_max=1024,
+              spatial=True),
         Param("right", "int", 0, "pixels added on the right", minimum=0, maximum=8192, display_min=0,
-              display_max=1024),
-        Param("top", "int", 0, "pixels added on top", minimum=0, maximum=8192, display_min=0, display_max=1024),
+              display_max=1024, spatial=True),
+        Param("top", "int", 0, "pixels added on top", minimum=0, maximum=8192, display_min=0, display_max=1024,
+              spatial=True),
         Param("bottom", "int", 0, "pixels added at the bottom", minimum=0, maximum=8192, display_min=0,
-              display_max=1024),
+              display_max=1024, spatial=True),
         Param("width", "int", None, "target width, padded evenly left and right (instead of left/right)",
-              minimum=16, maximum=16384),
+              minimum=16, maximum=16384, spatial=True),
         Param("height", "int", None, "target height, padded evenly top and bottom (instead of top/bottom)",
-              minimum=16, maximum=16384),
+              minimum=16, maximum=16384, spatial=True),
         Param("padding", "choice", "mirror", "first guess of the new area", choices=PADDINGS),
         Param("iterations", "int", 5, "reprojections (the paper uses 5)", minimum=0, maximum=100, display_min=0,
               display_max=30),
@@ -100,9 +102,10 @@ class StretchNode(NodeDefinition):
     help = ("Resample a frame to another width and height (a 4x wider plate, say), then reproject through the shot "
             "model so stretched content looks like the shot again.")
     params = (
-        Param("width", "int", None, "output width (default: the frame's, times scale_x)", minimum=16, maximum=16384),
+        Param("width", "int", None, "output width (default: the frame's, times scale_x)", minimum=16, maximum=16384,
+              spatial=True),
         Param("height", "int", None, "output height (default: the frame's, times scale_y)", minimum=16,
-              maximum=16384),
+              maximum=16384, spatial=True),
         Param("scale_x", "float", 2.0, "horizontal scale when width is not set", minimum=0.1, maximum=16.0,
               display_min=0.5, display_max=4.0),
         Param("scale_y", "float", 1.0, "vertical scale when height is not set", minimum=0.1, maximum=16.0,
@@ -155,7 +158,7 @@ class StitchNode(NodeDefinition):
         Param("iterations", "int", 5, "reprojections", minimum=0, maximum=100, display_min=0, display_max=30),
         Param("band", "int", 0, "replace only this many pixels each side of a seam, keep the rest as shot "
               "(0: reproject the whole canvas, as the paper)", minimum=0, maximum=4096, display_min=0,
-              display_max=256),
+              display_max=256, spatial=True),
         _RESULT,
     )
 

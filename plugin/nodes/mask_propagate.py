@@ -51,6 +51,14 @@ class MaskPropagateNode(NodeDefinition):
               "with the soft matte as alpha", choices=("matte", "binary", "cutout")),
     )
 
+    def at_scale(self, params: dict, scale: float) -> dict:
+        from ...core.clean_plate import scale_boxes
+
+        out = super().at_scale(params, scale)
+        if out["boxes"] and scale != 1.0:
+            out["boxes"] = scale_boxes(out["boxes"], scale)
+        return out
+
     def check(self, params: dict) -> None:
         _frame_list(params["key_frames"])
         parse_boxes(params["boxes"])

@@ -220,6 +220,25 @@ def test_retime_asks_the_host_for_the_neighbouring_frames(bridge):
     assert needed == {1002: ["Source", "1001", "1002"], 1003: ["Source", "1002", "1002"]}
 
 
+def test_retime_tells_a_general_context_host_its_longer_time_domain(bridge):
+    run = bridge.run("retime", render=[1002], context="general")
+    assert run.events("time_domain")[0] == ["status", "0", "1001", "1023"]  # 12 frames at half speed
+    assert bridge.run("upres", render=(), context="general").events("time_domain")[0][:2] == ["status", "14"]
+
+
+def test_a_proxy_render_renders_the_smaller_images(bridge):
+    # Render scale 0.5: the host hands half-size images (here the low-res frames) and lengths in pixels shrink with
+    # them: 8 pixels more on the left of the full-size frame are 4 on the proxy, as the CLI does on those frames.
+    out = os.path.join(bridge.root, "cli", "proxy", "o.####.exr")
+    assert main(["extend", bridge.low, *TINY, "--plates", bridge.plates, "--no-train", "-o", out, "--depth", "float",
+                 "--render", "1002", "--left", "4", "--iterations", "1"]) == 0
+    run = bridge.host.run("org.vsae.extend", {"Source": _stored_frames(bridge.low, bridge.frames)},
+                          {"left": "8", "iterations": "1", "vsae_model": bridge.key}, render=[1002], scale=0.5)
+    assert run.returncode == 0, run.lines
+    assert run.events("rod")[0][1:] == ["plugin", "-8", "0", "128", "64"]  # canonical: the full-size frame, + 8
+    _assert_same_pixels(run.outputs[1002], _read(out.replace("####", "1002")))
+
+
 def test_extend_grows_the_region_of_definition_around_the_original(bridge):
     run = bridge.run("extend")
     assert run.events("rod")[0][1:] == ["plugin", "-16", "0", "136", "68"]

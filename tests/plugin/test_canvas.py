@@ -49,3 +49,17 @@ def test_bad_parameters_are_named():
         node.pads(node.resolve({}), 128, 64)
     with pytest.raises(ParameterError, match="width 100: smaller than the frame's 128"):
         node.pads(node.resolve({"width": 100}), 128, 64)
+
+
+def test_proxy_renders_scale_lengths_in_pixels():
+    from vsae.plugin.nodes import load_node
+
+    extend = load_node("extend")
+    half = extend.at_scale(extend.resolve({"left": 16, "right": 9, "width": None}), 0.5)
+    assert (half["left"], half["right"], half["top"]) == (8, 4, 0)  # 4.5 rounds to even, as Python rounds
+    assert half["iterations"] == 5  # not a length
+    stretch = load_node("stretch")
+    assert stretch.at_scale(stretch.resolve({"width": 20}), 0.5)["width"] == 16  # held at its minimum
+    clean = load_node("clean_plate")
+    scaled = clean.at_scale(clean.resolve({"boxes": "1001:40,20,60,40", "grow": 4}), 0.25)
+    assert scaled["boxes"] == "1001:10,5,15,10" and scaled["grow"] == 1
