@@ -114,26 +114,6 @@ OfxStatus propSetInt(OfxPropertySetHandle h, const char *n, int idx, int v) {
   p.i[idx] = v;
   return kOfxStatOK;
 }
-OfxStatus propSetPointerN(OfxPropertySetHandle h, const char *n, int count, void *const *v) {
-  for (int k = 0; k < count; ++k)
-    if (OfxStatus st = propSetPointer(h, n, k, v[k])) return st;
-  return kOfxStatOK;
-}
-OfxStatus propSetStringN(OfxPropertySetHandle h, const char *n, int count, const char *const *v) {
-  for (int k = 0; k < count; ++k)
-    if (OfxStatus st = propSetString(h, n, k, v[k])) return st;
-  return kOfxStatOK;
-}
-OfxStatus propSetDoubleN(OfxPropertySetHandle h, const char *n, int count, const double *v) {
-  for (int k = 0; k < count; ++k)
-    if (OfxStatus st = propSetDouble(h, n, k, v[k])) return st;
-  return kOfxStatOK;
-}
-OfxStatus propSetIntN(OfxPropertySetHandle h, const char *n, int count, const int *v) {
-  for (int k = 0; k < count; ++k)
-    if (OfxStatus st = propSetInt(h, n, k, v[k])) return st;
-  return kOfxStatOK;
-}
 
 const Property *lookup(OfxPropertySetHandle h, const char *n, int idx) {
   if (!h) return nullptr;
@@ -174,26 +154,20 @@ OfxStatus propGetInt(OfxPropertySetHandle h, const char *n, int idx, int *v) {
   *v = p->type == 'i' ? p->i[idx] : static_cast<int>(p->d[idx]);
   return kOfxStatOK;
 }
-OfxStatus propGetPointerN(OfxPropertySetHandle h, const char *n, int count, void **v) {
+// The N variants: one call per index, stopping at the first failure.
+template <typename T, OfxStatus (*Set)(OfxPropertySetHandle, const char *, int, T)>
+OfxStatus setN(OfxPropertySetHandle h, const char *n, int count, const T *v) {
   for (int k = 0; k < count; ++k)
-    if (OfxStatus st = propGetPointer(h, n, k, &v[k])) return st;
+    if (OfxStatus st = Set(h, n, k, v[k])) return st;
   return kOfxStatOK;
 }
-OfxStatus propGetStringN(OfxPropertySetHandle h, const char *n, int count, char **v) {
+template <typename T, OfxStatus (*Get)(OfxPropertySetHandle, const char *, int, T *)>
+OfxStatus getN(OfxPropertySetHandle h, const char *n, int count, T *v) {
   for (int k = 0; k < count; ++k)
-    if (OfxStatus st = propGetString(h, n, k, &v[k])) return st;
+    if (OfxStatus st = Get(h, n, k, &v[k])) return st;
   return kOfxStatOK;
 }
-OfxStatus propGetDoubleN(OfxPropertySetHandle h, const char *n, int count, double *v) {
-  for (int k = 0; k < count; ++k)
-    if (OfxStatus st = propGetDouble(h, n, k, &v[k])) return st;
-  return kOfxStatOK;
-}
-OfxStatus propGetIntN(OfxPropertySetHandle h, const char *n, int count, int *v) {
-  for (int k = 0; k < count; ++k)
-    if (OfxStatus st = propGetInt(h, n, k, &v[k])) return st;
-  return kOfxStatOK;
-}
+
 OfxStatus propReset(OfxPropertySetHandle h, const char *n) {
   if (!h) return kOfxStatErrBadHandle;
   std::lock_guard<std::recursive_mutex> l(ps(h)->mutex);
@@ -208,10 +182,24 @@ OfxStatus propGetDimension(OfxPropertySetHandle h, const char *n, int *count) {
   return kOfxStatOK;
 }
 
-const OfxPropertySuiteV1 kPropertySuite = {
-    propSetPointer, propSetString, propSetDouble, propSetInt, propSetPointerN, propSetStringN,
-    propSetDoubleN, propSetIntN, propGetPointer, propGetString, propGetDouble, propGetInt,
-    propGetPointerN, propGetStringN, propGetDoubleN, propGetIntN, propReset, propGetDimension};
+const OfxPropertySuiteV1 kPropertySuite = {propSetPointer,
+                                           propSetString,
+                                           propSetDouble,
+                                           propSetInt,
+                                           setN<void *, propSetPointer>,
+                                           setN<const char *, propSetString>,
+                                           setN<double, propSetDouble>,
+                                           setN<int, propSetInt>,
+                                           propGetPointer,
+                                           propGetString,
+                                           propGetDouble,
+                                           propGetInt,
+                                           getN<void *, propGetPointer>,
+                                           getN<char *, propGetString>,
+                                           getN<double, propGetDouble>,
+                                           getN<int, propGetInt>,
+                                           propReset,
+                                           propGetDimension};
 
 std::string getString(PropertySet &set, const char *name, int idx = 0) {
   char *v = nullptr;
@@ -450,7 +438,7 @@ OfxStatus clipGetPropertySet(OfxImageClipHandle h, OfxPropertySetHandle *props) 
 void setImageProps(Image *img, void *data, OfxRectI b, int rowBytes, const char *components) {
   OfxPropertySetHandle p = handleOf(img);
   propSetPointer(p, kOfxImagePropData, 0, data);
-  propSetIntN(p, kOfxImagePropBounds, 4, &b.x1);
+  setN<int, propSetInt>(p, kOfxImagePropBounds, 4, &b.x1);
   propSetInt(p, kOfxImagePropRowBytes, 0, rowBytes);
   propSetString(p, kOfxImageEffectPropComponents, 0, components);
   propSetString(p, kOfxImageEffectPropPixelDepth, 0, kOfxBitDepthFloat);
@@ -743,7 +731,7 @@ struct Session {
                                     ? sources[kOfxImageEffectSimpleSourceClipName] : c.source;
       double fr[2] = {static_cast<double>(c.hasSource ? c.source.first : range.first),
                       static_cast<double>(c.hasSource ? c.source.last : range.last)};
-      propSetDoubleN(props, kOfxImageEffectPropFrameRange, 2, fr);
+      setN<double, propSetDouble>(props, kOfxImageEffectPropFrameRange, 2, fr);
       propSetString(props, kOfxImageEffectPropPixelDepth, 0, kOfxBitDepthFloat);
       propSetString(props, kOfxImageEffectPropComponents, 0,
                     output ? kOfxImageComponentRGBA : componentsName(c.hasSource ? c.source.components : 4));
@@ -789,7 +777,7 @@ struct Session {
     if (context == kOfxImageEffectContextGeneral) {
       double range[2] = {0, 0};
       OfxStatus st = call(kOfxImageEffectActionGetTimeDomain, &instance, nullptr, &domain);
-      propGetDoubleN(handleOf(&domain), kOfxImageEffectPropFrameRange, 2, range);
+      getN<double, propGetDouble>(handleOf(&domain), kOfxImageEffectPropFrameRange, 2, range);
       say("time_domain status " + std::to_string(st) + " " + std::to_string(static_cast<int>(range[0])) + " " +
           std::to_string(static_cast<int>(range[1])));
     }
@@ -803,10 +791,10 @@ struct Session {
     PropertySet in, out;
     double scale[2] = {gOptions.scale, gOptions.scale};
     propSetDouble(handleOf(&in), kOfxPropTime, 0, time);
-    propSetDoubleN(handleOf(&in), kOfxImageEffectPropRenderScale, 2, scale);
+    setN<double, propSetDouble>(handleOf(&in), kOfxImageEffectPropRenderScale, 2, scale);
     OfxRectD rod{0, 0, 0, 0};
     OfxStatus st = call(kOfxImageEffectActionGetRegionOfDefinition, &instance, &in, &out);
-    if (st == kOfxStatOK) propGetDoubleN(handleOf(&out), kOfxImageEffectPropRegionOfDefinition, 4, &rod.x1);
+    if (st == kOfxStatOK) getN<double, propGetDouble>(handleOf(&out), kOfxImageEffectPropRegionOfDefinition, 4, &rod.x1);
     else
       clipGetRegionOfDefinition(
           reinterpret_cast<OfxImageClipHandle>(instance.clips[kOfxImageEffectSimpleSourceClipName].get()), time, &rod);
@@ -834,8 +822,8 @@ struct Session {
     tTarget = &target;
     PropertySet args;
     propSetDouble(handleOf(&args), kOfxPropTime, 0, time);
-    propSetIntN(handleOf(&args), kOfxImageEffectPropRenderWindow, 4, &target.bounds.x1);
-    propSetDoubleN(handleOf(&args), kOfxImageEffectPropRenderScale, 2, scale);
+    setN<int, propSetInt>(handleOf(&args), kOfxImageEffectPropRenderWindow, 4, &target.bounds.x1);
+    setN<double, propSetDouble>(handleOf(&args), kOfxImageEffectPropRenderScale, 2, scale);
     const auto started = std::chrono::steady_clock::now();
     st = call(kOfxImageEffectActionRender, &instance, &args, nullptr);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
