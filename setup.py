@@ -6,6 +6,8 @@ PACKAGES = {
     "vsae": "vsae",
     "vsae.core": "core",
     "vsae.plugin": "plugin",
+    "vsae.plugin.nodes": "plugin/nodes",
+    "vsae.plugin.qt": "plugin/qt",
     "vsae.ofx_bridge": "ofx_bridge",
 }
 

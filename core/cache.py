@@ -9,6 +9,7 @@ Root: ``$VSAE_CACHE``, else the user cache folder (platformdirs). Layout::
     index/<lookup>.json                 cheap lookup: file names + sizes + mtimes + settings -> key
     locks/<key>.lock                    one trainer per key; others wait, then reuse
     partial/<key>/checkpoint.safetensors  a training under way (a killed one resumes from here)
+    partial/<key>/progress.jsonl          its loss curve so far (read by the Explore panel)
 
 The key hashes the bytes of every frame file (xxh3-128) with the settings, so a shot copied to another farm node
 finds the same model. Hashing reads every file once; the index maps the stat-only identity of the files to the key
@@ -37,6 +38,7 @@ CACHE_FORMAT = 1
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.safetensors"
 LATENTS = "latents.safetensors"
+TRAINING_LOG = "progress.jsonl"  # in partial/<key>/ while a training runs: its loss curve, for the Explore panel
 
 
 def default_root() -> str:
@@ -108,6 +110,14 @@ class ModelCache:
 
     def entry_path(self, key: str) -> str:
         return os.path.join(self.root, "models", key)
+
+    def trainings(self) -> list[tuple[str, str]]:
+        """(key, progress log path) of every training under way (or interrupted) in this cache."""
+        folder = os.path.join(self.root, "partial")
+        if not os.path.isdir(folder):
+            return []
+        return [(key, os.path.join(folder, key, TRAINING_LOG)) for key in sorted(os.listdir(folder))
+                if os.path.exists(os.path.join(folder, key, TRAINING_LOG))]
 
     def checkpoint_path(self, key: str) -> str:
         return os.path.join(self._dir("partial", key), "checkpoint.safetensors")
@@ -226,7 +236,10 @@ class ModelCache:
         ckpt = self.checkpoint_path(key)
         if progress is not None and os.path.exists(ckpt):
             progress.note(f"resuming from checkpoint {ckpt}")
-        result = train(frames, settings, checkpoint_path=ckpt, init_state=init_state, progress=progress)
+        from .progress import TrainingLog
+
+        log = TrainingLog(os.path.join(os.path.dirname(ckpt), TRAINING_LOG), inner=progress, label=seq.label)
+        result = train(frames, settings, checkpoint_path=ckpt, init_state=init_state, progress=log)
         tmp = tempfile.mkdtemp(prefix=f".{key}.", dir=self._dir("models"))
         try:
             model = ShotModel(settings.model_config, result.state_dict,

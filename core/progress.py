@@ -68,3 +68,61 @@ class Progress:
             self._bar.close()
         elif self._pending:
             self._emit()
+
+
+class TrainingLog:
+    """Wraps a Progress (or nothing) and appends its figures to a JSON-lines file, at most once per ``interval``
+    seconds and at the end, so that another process (the Explore panel) can draw the loss curve of a training.
+
+    Each line: {"label": ..., "t": seconds since start, "done": fraction, "step": ..., "loss": ..., "psnr": ...}.
+    """
+
+    def __init__(self, path: str, inner: "Progress | None" = None, label: str = "", interval: float = 1.0):
+        self.path = path
+        self.inner = inner
+        self.label = label
+        self.interval = interval
+        self._start = time.monotonic()
+        self._last = -interval
+        self._record: dict | None = None
+
+    def update(self, done: float, bar_position: float | None = None, **fields) -> None:
+        if self.inner is not None:
+            self.inner.update(done, bar_position, **fields)
+        self._record = {"label": self.label, "t": round(time.monotonic() - self._start, 2), "done": round(done, 4),
+                        **{k: (round(v, 5) if isinstance(v, float) else v) for k, v in fields.items()}}
+        if time.monotonic() - self._last >= self.interval or done >= 1.0:
+            self._write()
+
+    def note(self, message: str) -> None:
+        if self.inner is not None:
+            self.inner.note(message)
+
+    def _write(self) -> None:
+        self._last = time.monotonic()
+        try:
+            with open(self.path, "a") as fh:  # one short line per write: a reader never sees half a record
+                fh.write(json.dumps(self._record) + "\n")
+        except OSError:
+            pass  # the curve is a nicety; training goes on without it
+
+    def close(self) -> None:
+        if self._record is not None:
+            self._write()
+        if self.inner is not None:
+            self.inner.close()
+
+
+def read_training_log(path: str) -> list[dict]:
+    """The records of a TrainingLog file (a partial last line is skipped)."""
+    records = []
+    try:
+        with open(path) as fh:
+            for line in fh:
+                try:
+                    records.append(json.loads(line))
+                except ValueError:
+                    continue
+    except OSError:
+        pass
+    return records

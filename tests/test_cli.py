@@ -170,3 +170,22 @@ def test_reconstruct_keeps_extra_channels_when_asked(tmp_path, cache_dir):
     assert main(["reconstruct", str(tmp_path / "aov.####.exr"), *TINY, "-o", dropped]) == 0
     np.testing.assert_array_equal(open_shot(kept).read(1, keep_extra=True).extra["Z"], pix[:, :, 3])
     assert open_shot(dropped).read(1, keep_extra=True).extra == {}
+
+
+def test_explore_reports_and_writes_a_summary_and_a_loop(tiny_shot, cache_dir, tmp_path, capsys):
+    import json
+
+    from vsae.core.sequence import read_image
+
+    assert main(["train", tiny_shot["plates"], *TINY]) == 0
+    capsys.readouterr()
+    summary, loop = str(tmp_path / "summary.png"), str(tmp_path / "loop" / "loop.####.png")
+    assert main(["explore", tiny_shot["plates"], *TINY, "--no-train", "--report", "--clusters", "3",
+                 "--summary", summary, "--loop", loop, "--loop-length", "10", "--loop-min", "4"]) == 0
+    out = capsys.readouterr().out
+    report = json.loads(out[:out.index("\nwrote")])
+    assert [len(c["frames"]) for c in report["clusters"]] and sum(len(c["frames"]) for c in report["clusters"]) == 12
+    assert all(c["medoid"] in c["frames"] for c in report["clusters"])
+    assert read_image(summary).rgb.shape == (128, 3 * 256, 3)  # three medoids at 128 high
+    assert read_image(loop.replace("####", "0010")).rgb.shape == (64, 128, 3)
+    assert not (tmp_path / "loop" / "loop.0011.png").exists()

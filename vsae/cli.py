@@ -231,6 +231,53 @@ def cmd_cache(args) -> int:
     return 0
 
 
+def cmd_explore(args) -> int:
+    from .core.explore import ShotExplorer, endless_loop, loop_points
+
+    explorer = ShotExplorer(_entry(args, train=not args.no_train), backend=args.backend)
+    headless = args.report or args.summary or args.loop
+    if not headless:
+        return _open_panel(explorer, args)
+    from .core.sequence import Frame, output_path, write_image
+
+    if args.report:
+        labels, meds = explorer.clusters(args.clusters)
+        print(json.dumps({
+            "model": explorer.entry.key, "frames": [explorer.frames[0], explorer.frames[-1]],
+            "explained_variance": [round(float(v), 4) for v in explorer.map.explained],
+            "clusters": [{"frames": [explorer.frames[i] for i in range(len(labels)) if labels[i] == c],
+                          "medoid": explorer.frames[m]} for c, m in enumerate(meds)],
+            "cuts": explorer.cuts(),
+        }, indent=2))
+    if args.summary:
+        write_image(args.summary, Frame(rgb=explorer.summary(args.clusters)))
+        print(f"wrote {args.summary}")
+    if args.loop:
+        start, end, similarity = loop_points(explorer.latents, args.loop_min)[0]
+        steps = endless_loop(start, end, args.loop_length)
+        for n, image in enumerate(explorer.render_steps(steps)):
+            write_image(output_path(args.loop, n + 1), Frame(rgb=image))
+        print(f"wrote {args.loop_length} loop frames to {args.loop}: source frames {explorer.frames[start]}-"
+              f"{explorer.frames[end - 1]} repeated (similarity of the jump {similarity:.3f})")
+    return 0
+
+
+def _open_panel(explorer, args) -> int:
+    try:
+        from qtpy import QtWidgets
+    except Exception as exc:  # qtpy raises its own error when no binding is installed
+        raise ParameterError(f"vsae explore: the panel needs Qt ({exc}); pip install 'vsae[qt]', or use --report "
+                             f"/ --summary / --loop") from None
+    from .core.cache import ModelCache
+    from .plugin.qt.explore_panel import ExplorePanel
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    panel = ExplorePanel(explorer, cache=ModelCache(args.cache))
+    panel.resize(1100, 700)
+    panel.show()
+    return app.exec()
+
+
 def cmd_serve(args) -> int:
     from .core.settings import parse_duration
     from .ofx_bridge.server import serve
@@ -355,6 +402,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     for node in all_nodes():
         _add_node(sub, node)
+
+    p = sub.add_parser("explore", help="the shot's latent map: open the panel, or report clusters, cuts, loops")
+    _add_shot(p)
+    _add_training(p)
+    p.add_argument("--no-train", action="store_true", help="fail if the shot's model is not cached")
+    p.add_argument("--backend", default="auto", choices=("auto", "onnx", "torch"))
+    p.add_argument("--clusters", type=int, help="k-means clusters (default: estimated)")
+    p.add_argument("--report", action="store_true",
+                   help="print the map, clusters, medoids and cuts as JSON instead of opening the panel")
+    p.add_argument("--summary", help="write the clusters' medoids in temporal order as one image (summary.png)")
+    p.add_argument("--loop", help="write an endless loop (video texture) to this pattern (loop.####.png)")
+    p.add_argument("--loop-length", type=int, default=96, help="frames of the written loop (default 96)")
+    p.add_argument("--loop-min", type=int, default=12, help="shortest stretch of the shot the loop repeats (12)")
+    p.set_defaults(func=cmd_explore)
 
     p = sub.add_parser("serve", help="the render server the OFX plug-ins talk to (started by them on first use)")
     p.add_argument("--socket", help="Unix socket path (default: $VSAE_SOCKET, else a folder only you can enter)")

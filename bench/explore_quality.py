@@ -1,0 +1,108 @@
+"""Explore: averages of latents against per-pixel means on the DAVIS clips, and shot-cut detection on bikes-multishot.
+
+    python bench/explore_quality.py [--clips davis-bear,...] [--k 4] [--iterations 3]
+
+Per DAVIS clip (its protocol model from clip_models.py; latents of every frame at 512x256): k-means on the map
+(k fixed, default 4, so clips compare), and per cluster
+- sharpness (variance of the Laplacian of the display image) of the latent average (decoded mean latent, reprojected
+  ``--iterations`` times) beside the per-pixel mean of the same frames and beside the real frames themselves;
+- PSNR of each average against its nearest real frame (the most similar frame of the clip): an average that is a
+  plausible frame scores high; a blur of many frames scores low.
+bikes-multishot (250 frames, 6 shots; truth in shots.txt): a model trained on all its frames (the clip's own
+exploration, not a held-out test), cuts from jumps between consecutive codes, precision and recall (a cut within one
+frame of the truth counts), beside the same rule on raw pixels (jumps of the downsized frames).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import numpy as np
+
+from clip_models import clip_model
+from common import CLIPS, DAVIS, display_to_working, load_clip, require_clips, save_results, working_to_display
+
+
+def cluster_figures(clip: str, k: int, iterations: int) -> dict:
+    from vsae.core import explore
+    from vsae.core.metrics import psnr
+    from vsae.core.padding import stride_pads
+
+    frames = display_to_working(load_clip(clip))
+    model = clip_model(clip, frames=frames)
+    latents = model.encode_batches(f.transpose(2, 0, 1) for f in frames)
+    shot = explore.latent_map(latents, range(len(frames)))
+    labels, _ = explore.kmeans(shot.coords, k)
+    pads = stride_pads(frames.shape[1], frames.shape[2])[0]
+    display = np.stack([working_to_display(f) for f in frames])
+    rows = []
+    for c in range(k):
+        members = np.flatnonzero(labels == c)
+        latent_avg = working_to_display(explore.latent_average(model, latents[members], pads, iterations)
+                                        .transpose(1, 2, 0))
+        pixel_avg = display[members].mean(axis=0)
+        nearest = max(range(len(display)), key=lambda i: psnr(latent_avg, display[i]))
+        rows.append({
+            "cluster": c, "frames": len(members),
+            "sharp_latent": explore.sharpness(latent_avg), "sharp_pixel": explore.sharpness(pixel_avg),
+            "sharp_real": float(np.mean([explore.sharpness(display[i]) for i in members])),
+            "psnr_latent_nearest": psnr(latent_avg, display[nearest]),
+            "psnr_pixel_nearest": max(psnr(pixel_avg, d) for d in display),
+        })
+    mean = {key: float(np.mean([r[key] for r in rows])) for key in rows[0] if key not in ("cluster", "frames")}
+    return {"clip": clip, "k": k, **{key: round(v, 5 if key.startswith("sharp") else 2) for key, v in mean.items()},
+            "clusters": rows}
+
+
+def cut_figures(steps: int) -> dict:
+    from vsae.core import explore
+
+    clip = "bikes-multishot"
+    with open(os.path.join(CLIPS, clip, "shots.txt")) as fh:
+        truth = [int(line.split("-")[0]) for line in fh if line[:1].isdigit()][1:]
+    frames = display_to_working(load_clip(clip))
+    model = clip_model(clip, split="all", steps=steps, frames=frames)
+    latents = model.encode_batches(f.transpose(2, 0, 1) for f in frames)
+    found = explore.shot_cuts(latents)
+    small = np.stack([f[::8, ::8] for f in load_clip(clip)])[:, None]  # the rule on raw pixels, 64x32
+    pixel_found = explore.shot_cuts(small)
+    return {"clip": clip, "latent": explore.cut_scores(found, truth), "pixels": explore.cut_scores(pixel_found, truth)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clips", default=",".join(c for c in DAVIS))
+    ap.add_argument("--k", type=int, default=4)
+    ap.add_argument("--iterations", type=int, default=3)
+    ap.add_argument("--cut-steps", type=int, default=4000, help="training steps of the bikes-multishot model")
+    ap.add_argument("--skip-cuts", action="store_true")
+    args = ap.parse_args()
+    require_clips()
+    rows = []
+    for clip in args.clips.split(","):
+        if not clip:
+            continue
+        r = cluster_figures(clip, args.k, args.iterations)
+        rows.append(r)
+        print(f"{clip:18s} sharpness latent avg {r['sharp_latent']:.5f}  pixel mean {r['sharp_pixel']:.5f}  "
+              f"real {r['sharp_real']:.5f}   PSNR to nearest frame: latent {r['psnr_latent_nearest']:.2f} dB, "
+              f"pixel mean {r['psnr_pixel_nearest']:.2f} dB", flush=True)
+    payload = {"k": args.k, "iterations": args.iterations, "clips": rows}
+    if rows:
+        payload["mean"] = {key: round(float(np.mean([r[key] for r in rows])), 5)
+                           for key in ("sharp_latent", "sharp_pixel", "sharp_real", "psnr_latent_nearest",
+                                       "psnr_pixel_nearest")}
+        print("mean", payload["mean"])
+    if not args.skip_cuts:
+        cuts = cut_figures(args.cut_steps)
+        payload["cuts"] = cuts
+        for kind in ("latent", "pixels"):
+            s = cuts[kind]
+            print(f"cuts ({kind}): precision {s['precision']:.2f} recall {s['recall']:.2f}  found {s['found']}  "
+                  f"truth {s['truth']}", flush=True)
+    print(save_results("explore_quality", payload))
+
+
+if __name__ == "__main__":
+    main()

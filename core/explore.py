@@ -1,0 +1,376 @@
+"""Exploring a shot through its latent codes: a 2-D map, clusters with medoids and averages, cuts, loops, summaries.
+
+The paper's exploration tools. Every function works on latents ``(N, 12k, h, w)`` (or their flattened rows
+``(N, D)``) of frames in temporal order; decoding goes through a ``ShotModel``. Nothing here knows Qt: the panel in
+``vsae.plugin.qt`` and the ``vsae explore`` command call these.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import ParameterError
+
+MAP_FILE = "map.safetensors"
+
+
+def flatten(latents: np.ndarray) -> np.ndarray:
+    """(N, 12k, h, w) -> (N, D) float32 rows."""
+    return np.ascontiguousarray(latents.reshape(len(latents), -1), dtype=np.float32)
+
+
+@dataclass
+class ShotMap:
+    """PCA of a shot's latent codes. frames: frame numbers (N,); coords: (N, k) map positions, first two drawn;
+    mean: (D,); basis: (k, D) principal directions; explained: (k,) fraction of the variance each carries."""
+
+    frames: np.ndarray
+    coords: np.ndarray
+    mean: np.ndarray
+    basis: np.ndarray
+    explained: np.ndarray
+
+    def save(self, path: str) -> None:
+        from safetensors.numpy import save_file
+
+        tmp = f"{path}.tmp-{os.getpid()}"
+        save_file({"frames": self.frames.astype(np.int64), "coords": self.coords, "mean": self.mean,
+                   "basis": self.basis, "explained": self.explained}, tmp)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str) -> "ShotMap":
+        from safetensors.numpy import load_file
+
+        d = load_file(path)
+        return cls(d["frames"], d["coords"], d["mean"], d["basis"], d["explained"])
+
+    def project(self, latents: np.ndarray) -> np.ndarray:
+        """Map positions (M, k) of other latents (M, 12k, h, w) of the same shot."""
+        return (flatten(latents) - self.mean) @ self.basis.T
+
+    def nearest(self, point: Sequence[float]) -> int:
+        """Index of the frame whose map position (first two coords) is nearest ``point``."""
+        return int(np.argmin(((self.coords[:, :2] - np.asarray(point, np.float32)) ** 2).sum(axis=1)))
+
+
+def latent_map(latents: np.ndarray, frames: Sequence[int], components: int = 2) -> ShotMap:
+    """PCA of latents (N, 12k, h, w) into ``components`` dimensions (through the N x N Gram matrix: N is a shot's
+    frame count, D tens of thousands)."""
+    x = flatten(latents)
+    n = len(x)
+    if n < 2:
+        raise ParameterError("explore: a map needs two frames or more")
+    k = max(1, min(components, n - 1))
+    mean = x.mean(axis=0)
+    xc = x - mean
+    gram = (xc @ xc.T).astype(np.float64)
+    values, vectors = np.linalg.eigh(gram)
+    order = np.argsort(values)[::-1][:k]
+    values, vectors = np.clip(values[order], 0, None), vectors[:, order]
+    scale = np.sqrt(np.maximum(values, 1e-12))
+    coords = (vectors * scale).astype(np.float32)  # = xc @ basis.T
+    basis = ((xc.T.astype(np.float64) @ vectors) / scale).T.astype(np.float32)
+    total = float((xc.astype(np.float64) ** 2).sum()) or 1.0
+    return ShotMap(np.asarray(frames, np.int64), coords, mean.astype(np.float32), basis,
+                   (values / total).astype(np.float32))
+
+
+def shot_map(entry, components: int = 2) -> tuple[ShotMap, np.ndarray]:
+    """The map stored with a cached shot model (computed and stored on first use) and the entry's latents."""
+    frames, latents = entry.load_latents()
+    path = os.path.join(entry.path, MAP_FILE)
+    if os.path.exists(path):
+        stored = ShotMap.load(path)
+        if list(stored.frames) == list(frames) and stored.coords.shape[1] >= components:
+            return stored, latents
+    made = latent_map(latents, frames, components)
+    made.save(path)
+    return made, latents
+
+
+# --- clusters -----------------------------------------------------------------------------------------------------
+
+def kmeans(points: np.ndarray, k: int, seed: int = 0, attempts: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """k-means++ (OpenCV) on points (N, d): labels (N,) int and centres (k, d). Deterministic for a seed."""
+    import cv2
+
+    points = np.ascontiguousarray(points, dtype=np.float32)
+    if not 1 <= k <= len(points):
+        raise ParameterError(f"clusters {k}: between 1 and the number of frames ({len(points)})")
+    cv2.setRNGSeed(seed)
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 100, 1e-4)
+    _, labels, centres = cv2.kmeans(points, k, None, criteria, attempts, cv2.KMEANS_PP_CENTERS)
+    labels = labels.ravel().astype(np.int64)
+    # Clusters numbered by the first frame they hold, so cluster 0 starts the shot.
+    order = sorted(range(k), key=lambda c: int(np.argmax(labels == c)) if np.any(labels == c) else len(labels))
+    relabel = np.empty(k, np.int64)
+    relabel[order] = np.arange(k)
+    return relabel[labels], centres[order]
+
+
+def silhouette(points: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette coefficient (-1..1, higher: tighter, better separated clusters)."""
+    points = np.asarray(points, np.float64)
+    d = np.sqrt(np.maximum(((points[:, None, :] - points[None, :, :]) ** 2).sum(-1), 0))
+    scores = []
+    for i, label in enumerate(labels):
+        same = labels == label
+        if same.sum() < 2:
+            scores.append(0.0)
+            continue
+        a = d[i, same].sum() / (same.sum() - 1)
+        b = min(d[i, labels == other].mean() for other in set(labels.tolist()) if other != label)
+        scores.append((b - a) / max(a, b, 1e-12))
+    return float(np.mean(scores))
+
+
+def estimate_k(points: np.ndarray, k_max: int = 8, seed: int = 0) -> int:
+    """The k in 2..k_max with the best silhouette (1 when the shot is too short to split)."""
+    best, best_score = 1, -np.inf
+    for k in range(2, min(k_max, len(points) - 1) + 1):
+        score = silhouette(points, kmeans(points, k, seed)[0])
+        if score > best_score:
+            best, best_score = k, score
+    return best
+
+
+def medoids(latents: np.ndarray, labels: np.ndarray) -> list[int]:
+    """Per cluster (0, 1, ...), the index of its medoid: the member frame nearest all the others in latent space."""
+    x = flatten(latents)
+    out = []
+    for c in range(int(labels.max()) + 1):
+        members = np.flatnonzero(labels == c)
+        sub = x[members].astype(np.float64)
+        sq = (sub ** 2).sum(1)
+        dist = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2 * sub @ sub.T, 0))
+        out.append(int(members[np.argmin(dist.sum(1))]))
+    return out
+
+
+def latent_average(model, latents: np.ndarray, pads, iterations: int = 3) -> np.ndarray:
+    """The decoded mean of latents (M, 12k, h, w), sharpened by ``iterations`` reprojections:
+    (3, H, W) working range. The paper's average image: a plausible frame, not a blur."""
+    decoded = model.decode(latents.mean(axis=0, keepdims=True).astype(np.float32), pads)
+    if iterations:
+        decoded = model.reproject(decoded, iterations)
+    return decoded[0]
+
+
+def pixel_average(frames: Sequence[np.ndarray]) -> np.ndarray:
+    """The per-pixel mean of frames (any one shape), float32: the blur the latent average is compared with."""
+    return np.mean(np.stack([np.asarray(f, np.float32) for f in frames]), axis=0)
+
+
+def sharpness(image: np.ndarray) -> float:
+    """Variance of the Laplacian of an (H, W, 3) image's grey level: higher is sharper."""
+    import cv2
+
+    grey = np.asarray(image, np.float32).mean(axis=2)
+    return float(cv2.Laplacian(grey, cv2.CV_32F).var())
+
+
+# --- cuts ---------------------------------------------------------------------------------------------------------
+
+def latent_jumps(latents: np.ndarray) -> np.ndarray:
+    """(N - 1,) cosine distances between consecutive frames' codes: jump t is from frame t to frame t + 1."""
+    x = flatten(latents).astype(np.float64)
+    x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    return 1.0 - (x[1:] * x[:-1]).sum(1)
+
+
+def shot_cuts(latents: np.ndarray, sensitivity: float = 6.0, window: int = 8, min_shot: int = 4) -> list[int]:
+    """Indices of the frames that begin a new shot: a jump that towers over the jumps around it.
+
+    A jump counts when it exceeds the median of its ``window`` neighbours on each side by ``sensitivity`` times their
+    median absolute deviation (motion makes jumps of its own; a cut is an outlier against them) and is the largest
+    within ``min_shot`` frames.
+    """
+    d = latent_jumps(latents)
+    cuts = []
+    for t in range(len(d)):
+        around = np.concatenate([d[max(0, t - window):t], d[t + 1:t + 1 + window]])
+        if len(around) < 2:
+            continue
+        med = np.median(around)
+        mad = np.median(np.abs(around - med)) + 1e-6
+        near = d[max(0, t - min_shot):t + min_shot + 1]
+        if d[t] > med + sensitivity * 1.4826 * mad and d[t] >= near.max() and d[t] > 2.0 * med:
+            cuts.append(t + 1)
+    return cuts
+
+
+def cut_scores(found: Sequence[int], truth: Sequence[int], tolerance: int = 1) -> dict:
+    """Precision and recall of detected cut frames against true ones, each true cut matched at most once."""
+    unmatched = list(truth)
+    hits = 0
+    for f in found:
+        match = next((t for t in unmatched if abs(t - f) <= tolerance), None)
+        if match is not None:
+            unmatched.remove(match)
+            hits += 1
+    return {"precision": hits / len(found) if found else 1.0, "recall": hits / len(truth) if truth else 1.0,
+            "found": list(found), "truth": list(truth)}
+
+
+# --- loops and trajectories ------------------------------------------------------------------------------------------
+
+def loop_points(latents: np.ndarray, min_length: int, max_length: int | None = None, count: int = 5) -> list[tuple]:
+    """The best (start, end, similarity) loops: frame ``end`` looks like frame ``start`` (cosine similarity of their
+    codes), so playing start..end-1 and jumping back to start is nearly seamless. Best first."""
+    x = flatten(latents).astype(np.float64)
+    x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    sim = x @ x.T
+    n = len(x)
+    max_length = max_length or n
+    found = []
+    for i in range(n):
+        for j in range(i + min_length, min(n, i + max_length + 1)):
+            found.append((float(sim[i, j]), i, j))
+    if not found:
+        raise ParameterError(f"loop length {min_length}: longer than the shot ({n} frames)")
+    found.sort(reverse=True)
+    return [(i, j, s) for s, i, j in found[:count]]
+
+
+def endless_loop(start: int, end: int, length: int, transition: int = 4) -> list[tuple[int, int, float]]:
+    """A loop of ``length`` output frames over source indices start..end-1, as (a, b, alpha) steps: decode
+    (1 - alpha) z_a + alpha z_b. The last ``transition`` frames of each pass cross-fade, in latent space, toward the
+    frames that lead into ``start`` (end ~ start), so the jump back is hidden (a video texture)."""
+    span = end - start
+    if span < 2:
+        raise ParameterError(f"loop {start}-{end}: needs two frames or more")
+    transition = max(0, min(transition, span - 1, start))  # the frames before start are what it fades toward
+    steps = []
+    for k in range(length):
+        p = k % span
+        a = start + p
+        if p >= span - transition:
+            alpha = (p - (span - transition) + 1) / (transition + 1)
+            steps.append((a, a - span, alpha))
+        else:
+            steps.append((a, a, 0.0))
+    return steps
+
+
+def trajectory_frames(shot_map: ShotMap, points: Sequence[Sequence[float]], step: float | None = None) -> list[int]:
+    """Frame indices along a path drawn on the map: the path resampled every ``step`` (default: a fiftieth of the
+    map's extent), each sample's nearest frame, repeats dropped."""
+    pts = np.asarray(points, np.float64)
+    if len(pts) == 0:
+        return []
+    extent = float(np.ptp(shot_map.coords[:, :2], axis=0).max()) or 1.0
+    step = step or extent / 50.0
+    samples = [pts[0]]
+    for a, b in zip(pts[:-1], pts[1:]):
+        n = max(1, int(np.ceil(np.linalg.norm(b - a) / step)))
+        samples.extend(a + (b - a) * t for t in np.linspace(0, 1, n + 1)[1:])
+    frames = []
+    for s in samples:
+        f = shot_map.nearest(s)
+        if not frames or frames[-1] != f:
+            frames.append(f)
+    return frames
+
+
+def summary_strip(images: Sequence[np.ndarray], height: int = 128) -> np.ndarray:
+    """Images (H, W, 3) side by side at a common ``height``, in the order given: (height, sum of widths, 3)."""
+    import cv2
+
+    if not images:
+        raise ParameterError("summary: no images")
+    row = []
+    for img in images:
+        h, w = img.shape[:2]
+        row.append(cv2.resize(np.asarray(img, np.float32), (max(1, round(w * height / h)), height),
+                              interpolation=cv2.INTER_AREA))
+    return np.concatenate(row, axis=1)
+
+
+# --- one shot, explored ---------------------------------------------------------------------------------------------
+
+class ShotExplorer:
+    """A cached shot model with its latents and map: what the panel and ``vsae explore`` work on.
+
+    Images come out as (H, W, 3) scene-linear float32 at the model's training size; the model loads on first need
+    (opening the map needs only the latents).
+    """
+
+    def __init__(self, entry, components: int = 2, backend: str = "auto"):
+        from .padding import stride_pads
+
+        self.entry = entry
+        self.map, self.latents = shot_map(entry, components)
+        self.frames = [int(f) for f in self.map.frames]
+        width, height = entry.manifest["training_size"]
+        self.size = (width, height)
+        self.pads = stride_pads(height, width)[0]
+        self.backend = backend
+        self._model = None
+        self._images: dict = {}
+
+    @property
+    def model(self):
+        if self._model is None:
+            self._model = self.entry.load_model(backend=self.backend)
+        return self._model
+
+    def _out(self, working: np.ndarray) -> np.ndarray:
+        from .inference import working_to_frame
+
+        return working_to_frame(working)
+
+    def image(self, index: int) -> np.ndarray:
+        """Frame ``index`` (of ``frames``) as the model decodes it, cached."""
+        if index not in self._images:
+            if len(self._images) > 256:
+                self._images.pop(next(iter(self._images)))
+            self._images[index] = self._out(self.model.decode(self.latents[index:index + 1], self.pads)[0])
+        return self._images[index]
+
+    def average(self, indices: Sequence[int], iterations: int = 3) -> np.ndarray:
+        """The decoded mean latent of those frames, reprojected ``iterations`` times."""
+        if len(indices) == 0:
+            raise ParameterError("average: no frames selected")
+        return self._out(latent_average(self.model, self.latents[list(indices)], self.pads, iterations))
+
+    def medoid(self, indices: Sequence[int]) -> int:
+        """The selected frame nearest all the others in latent space."""
+        indices = list(indices)
+        if not indices:
+            raise ParameterError("medoid: no frames selected")
+        return indices[medoids(self.latents[indices], np.zeros(len(indices), np.int64))[0]]
+
+    def clusters(self, k: int | None = None, seed: int = 0) -> tuple[np.ndarray, list[int]]:
+        """Labels (N,) of k-means on the latents' principal coordinates (k estimated when None) and each
+        cluster's medoid index."""
+        points = self.map.coords
+        k = k or estimate_k(points, seed=seed)
+        labels, _ = kmeans(points, k, seed)
+        return labels, medoids(self.latents, labels)
+
+    def summary(self, k: int | None = None, height: int = 128) -> np.ndarray:
+        """Medoids of the clusters in temporal order, side by side (scene-linear)."""
+        _, meds = self.clusters(k)
+        return summary_strip([self.image(i) for i in sorted(meds)], height)
+
+    def cuts(self, sensitivity: float = 6.0) -> list[int]:
+        """Frame numbers that begin a new shot."""
+        return [self.frames[i] for i in shot_cuts(self.latents, sensitivity)]
+
+    def render_steps(self, steps: Sequence[tuple[int, int, float]]) -> list[np.ndarray]:
+        """Images of (a, b, alpha) steps (``endless_loop``): decoded blends of two frames' latents."""
+        from .retime import interpolate_latents
+
+        out = []
+        for a, b, alpha in steps:
+            if alpha == 0.0:
+                out.append(self.image(a))
+            else:
+                z = interpolate_latents(self.latents[a:a + 1], self.latents[b:b + 1], alpha)
+                out.append(self._out(self.model.decode(z, self.pads)[0]))
+        return out

@@ -1,0 +1,356 @@
+"""The Explore panel: a shot's latent map to hover, click, select and draw on, with decoded averages, medoids,
+loops and the loss curves of trainings under way. Written against qtpy: PySide6 here and in Nuke 16, PySide2 in
+Nuke 15 and older.
+
+    from vsae.plugin.qt.explore_panel import ExplorePanel
+    panel = ExplorePanel(ShotExplorer(entry), cache=ModelCache())   # a QWidget: dock it in Nuke, or show it
+
+``vsae explore SHOT`` opens it standalone. All the work is in ``vsae.core.explore``; this file only draws and routes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from qtpy import QtCore, QtGui, QtWidgets
+
+Signal = QtCore.Signal
+
+
+def to_pixmap(image: np.ndarray, height: int | None = None) -> QtGui.QPixmap:
+    """(H, W, 3) scene-linear float -> a display (sRGB, 8-bit) pixmap, scaled to ``height`` if given."""
+    from ...core.metrics import to_display
+
+    rgb = np.ascontiguousarray((to_display(image) * 255.0 + 0.5).astype(np.uint8))
+    h, w = rgb.shape[:2]
+    qimage = QtGui.QImage(rgb.data, w, h, 3 * w, QtGui.QImage.Format.Format_RGB888).copy()  # owns its pixels
+    pixmap = QtGui.QPixmap.fromImage(qimage)
+    if height:
+        pixmap = pixmap.scaledToHeight(height, QtCore.Qt.TransformationMode.SmoothTransformation)
+    return pixmap
+
+
+def time_colour(t: float) -> QtGui.QColor:
+    """A colour along time, 0 (blue, first frame) to 1 (yellow, last)."""
+    return QtGui.QColor.fromHsvF(0.66 - 0.5 * min(max(t, 0.0), 1.0), 0.85, 0.95)
+
+
+class MapView(QtWidgets.QWidget):
+    """The map: frames as dots coloured by time, joined in temporal order.
+
+    Drag selects a rectangle (with Shift held: a lasso); a click picks the nearest frame; in draw mode a drag draws
+    a trajectory. Coordinates given to the ``select_*``/``set_trajectory`` methods are map coordinates.
+    """
+
+    hovered = Signal(int)  # frame index under the cursor, -1 for none
+    clicked = Signal(int)
+    selected = Signal(list)  # frame indices
+    drawn = Signal(list)  # trajectory points in map coordinates
+
+    MARGIN = 16
+    PICK_PX = 10
+
+    def __init__(self, coords: np.ndarray, parent=None):
+        super().__init__(parent)
+        self.coords = np.asarray(coords, np.float64)[:, :2]
+        self.selection: list[int] = []
+        self.current = -1
+        self.labels: np.ndarray | None = None
+        self.trajectory: list[tuple[float, float]] = []
+        self.mode = "select"
+        self._drag: list[QtCore.QPointF] = []
+        self._lasso = False
+        self.setMouseTracking(True)
+        self.setMinimumSize(320, 240)
+        lo, hi = self.coords.min(axis=0), self.coords.max(axis=0)
+        span = np.where(hi - lo > 0, hi - lo, 1.0)
+        self._lo, self._span = lo - 0.05 * span, span * 1.1
+
+    # --- coordinates ---------------------------------------------------------------------------------------------
+    def to_widget(self, point) -> QtCore.QPointF:
+        w, h = self.width() - 2 * self.MARGIN, self.height() - 2 * self.MARGIN
+        u = (np.asarray(point, np.float64) - self._lo) / self._span
+        return QtCore.QPointF(self.MARGIN + u[0] * w, self.MARGIN + (1.0 - u[1]) * h)
+
+    def to_map(self, pos: QtCore.QPointF) -> tuple[float, float]:
+        w, h = max(1, self.width() - 2 * self.MARGIN), max(1, self.height() - 2 * self.MARGIN)
+        u = ((pos.x() - self.MARGIN) / w, 1.0 - (pos.y() - self.MARGIN) / h)
+        return tuple(self._lo + np.asarray(u) * self._span)
+
+    def nearest(self, pos: QtCore.QPointF, limit_px: float | None = None) -> int:
+        points = np.array([[p.x(), p.y()] for p in (self.to_widget(c) for c in self.coords)])
+        d = np.hypot(points[:, 0] - pos.x(), points[:, 1] - pos.y())
+        i = int(np.argmin(d))
+        return i if limit_px is None or d[i] <= limit_px else -1
+
+    # --- selection (also what tests and scripts call) ------------------------------------------------------------
+    def select_rect(self, x0: float, y0: float, x1: float, y1: float) -> list[int]:
+        """Select the frames inside a map-coordinate rectangle."""
+        (xa, xb), (ya, yb) = sorted((x0, x1)), sorted((y0, y1))
+        c = self.coords
+        return self._select(np.flatnonzero((c[:, 0] >= xa) & (c[:, 0] <= xb) & (c[:, 1] >= ya) & (c[:, 1] <= yb)))
+
+    def select_polygon(self, points) -> list[int]:
+        """Select the frames inside a map-coordinate polygon (a lasso)."""
+        polygon = QtGui.QPolygonF([QtCore.QPointF(float(x), float(y)) for x, y in points])
+        inside = [i for i, (x, y) in enumerate(self.coords)
+                  if polygon.containsPoint(QtCore.QPointF(x, y), QtCore.Qt.FillRule.OddEvenFill)]
+        return self._select(inside)
+
+    def _select(self, indices) -> list[int]:
+        self.selection = [int(i) for i in indices]
+        self.update()
+        self.selected.emit(self.selection)
+        return self.selection
+
+    def set_trajectory(self, points) -> None:
+        self.trajectory = [(float(x), float(y)) for x, y in points]
+        self.update()
+        self.drawn.emit(self.trajectory)
+
+    def set_current(self, index: int) -> None:
+        self.current = index
+        self.update()
+
+    def set_labels(self, labels: np.ndarray | None) -> None:
+        self.labels = labels
+        self.update()
+
+    # --- events --------------------------------------------------------------------------------------------------
+    def mousePressEvent(self, event):
+        self._drag = [event.position() if hasattr(event, "position") else QtCore.QPointF(event.pos())]
+        self._lasso = bool(event.modifiers() & QtCore.Qt.KeyboardModifier.ShiftModifier)
+
+    def mouseMoveEvent(self, event):
+        pos = event.position() if hasattr(event, "position") else QtCore.QPointF(event.pos())
+        if self._drag:
+            self._drag.append(pos)
+            self.update()
+        else:
+            self.hovered.emit(self.nearest(pos, self.PICK_PX))
+
+    def mouseReleaseEvent(self, event):
+        pos = event.position() if hasattr(event, "position") else QtCore.QPointF(event.pos())
+        drag, self._drag = self._drag + [pos], []
+        moved = max(abs(p.x() - drag[0].x()) + abs(p.y() - drag[0].y()) for p in drag)
+        if moved < 4:
+            index = self.nearest(pos, self.PICK_PX)
+            if index >= 0:
+                self.set_current(index)
+                self.clicked.emit(index)
+        elif self.mode == "draw":
+            self.set_trajectory([self.to_map(p) for p in drag])
+        elif self._lasso:
+            self.select_polygon([self.to_map(p) for p in drag])
+        else:
+            (x0, y0), (x1, y1) = self.to_map(drag[0]), self.to_map(pos)
+            self.select_rect(x0, y0, x1, y1)
+        self.update()
+
+    def paintEvent(self, _event):
+        p = QtGui.QPainter(self)
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        p.fillRect(self.rect(), QtGui.QColor(38, 38, 42))
+        pts = [self.to_widget(c) for c in self.coords]
+        p.setPen(QtGui.QPen(QtGui.QColor(110, 110, 120), 1))
+        p.drawPolyline(QtGui.QPolygonF(pts))  # the temporal path
+        n = max(1, len(pts) - 1)
+        chosen = set(self.selection)
+        for i, q in enumerate(pts):
+            if self.labels is not None:
+                colour = QtGui.QColor.fromHsvF((int(self.labels[i]) * 0.61803) % 1.0, 0.7, 0.95)
+            else:
+                colour = time_colour(i / n)
+            p.setPen(QtGui.QPen(QtGui.QColor(255, 255, 255), 2) if i in chosen else QtCore.Qt.PenStyle.NoPen)
+            p.setBrush(colour)
+            p.drawEllipse(q, 4.0, 4.0)
+        if 0 <= self.current < len(pts):
+            p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+            p.setPen(QtGui.QPen(QtGui.QColor(255, 80, 80), 2))
+            p.drawEllipse(pts[self.current], 8.0, 8.0)
+        if self.trajectory:
+            p.setPen(QtGui.QPen(QtGui.QColor(255, 170, 40), 2))
+            p.drawPolyline(QtGui.QPolygonF([self.to_widget(t) for t in self.trajectory]))
+        if len(self._drag) > 1:
+            p.setPen(QtGui.QPen(QtGui.QColor(230, 230, 230), 1, QtCore.Qt.PenStyle.DashLine))
+            p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+            if self.mode == "draw" or self._lasso:
+                p.drawPolyline(QtGui.QPolygonF(self._drag))
+            else:
+                p.drawRect(QtCore.QRectF(self._drag[0], self._drag[-1]))
+        p.end()
+
+
+class CurveView(QtWidgets.QWidget):
+    """Loss (and PSNR where reported) of the trainings under way in a model cache, polled from their progress logs:
+    reading a small file every second keeps the panel responsive while another process trains."""
+
+    def __init__(self, cache=None, parent=None, poll_ms: int = 1000):
+        super().__init__(parent)
+        self.cache = cache
+        self.curves: dict = {}  # key -> list of records
+        self.setMinimumHeight(120)
+        self.timer = QtCore.QTimer(self)
+        self.timer.timeout.connect(self.poll)
+        if cache is not None:
+            self.timer.start(poll_ms)
+
+    def poll(self) -> None:
+        from ...core.progress import read_training_log
+
+        if self.cache is None:
+            return
+        self.curves = {key: read_training_log(path) for key, path in self.cache.trainings()}
+        self.update()
+
+    def paintEvent(self, _event):
+        p = QtGui.QPainter(self)
+        p.fillRect(self.rect(), QtGui.QColor(30, 30, 34))
+        p.setPen(QtGui.QColor(200, 200, 200))
+        if not any(self.curves.values()):
+            p.drawText(self.rect(), QtCore.Qt.AlignmentFlag.AlignCenter, "no training under way")
+            p.end()
+            return
+        w, h, m = self.width(), self.height(), 8
+        for n, (key, records) in enumerate(self.curves.items()):
+            losses = [r["loss"] for r in records if "loss" in r]
+            if len(losses) < 2:
+                continue
+            logs = np.log10(np.maximum(losses, 1e-6))
+            lo, hi = logs.min(), max(logs.max(), logs.min() + 1e-6)
+            pts = [QtCore.QPointF(m + (w - 2 * m) * i / (len(logs) - 1), m + (h - 2 * m) * (hi - v) / (hi - lo))
+                   for i, v in enumerate(logs)]
+            p.setPen(QtGui.QPen(QtGui.QColor.fromHsvF((0.15 + 0.3 * n) % 1.0, 0.8, 0.95), 2))
+            p.drawPolyline(QtGui.QPolygonF(pts))
+            last = records[-1]
+            label = f"{last.get('label', key[:8])}  {100 * last.get('done', 0):.0f}%  loss {losses[-1]:.4f}"
+            if "psnr" in last:
+                label += f"  {last['psnr']:.2f} dB"
+            p.setPen(QtGui.QColor(220, 220, 220))
+            p.drawText(m, m + 14 * (n + 1), label)
+        p.end()
+
+
+class ExplorePanel(QtWidgets.QWidget):
+    """The map beside the frame under the cursor, the selection's average and medoid, clusters and loops."""
+
+    THUMB = 160
+
+    def __init__(self, explorer, cache=None, parent=None):
+        super().__init__(parent)
+        self.explorer = explorer
+        self.setWindowTitle(f"vsae explore: {explorer.entry.manifest['source']['label']}")
+        self.map = MapView(explorer.map.coords, self)
+        self.frame_view = self._image_label("frame")
+        self.average_view = self._image_label("average of selection")
+        self.medoid_view = self._image_label("medoid of selection")
+        self.info = QtWidgets.QLabel("hover or click a dot; drag to select (Shift: lasso)")
+        self.info.setWordWrap(True)
+        self.mode = QtWidgets.QComboBox()
+        self.mode.addItems(["select", "draw"])
+        self.mode.currentTextChanged.connect(self._set_mode)
+        self.clusters = QtWidgets.QSpinBox()
+        self.clusters.setRange(0, 32)
+        self.clusters.setSpecialValueText("auto")
+        cluster_button = QtWidgets.QPushButton("Cluster")
+        cluster_button.clicked.connect(lambda: self.cluster(self.clusters.value() or None))
+        loop_button = QtWidgets.QPushButton("Render loop")
+        loop_button.clicked.connect(self.render_loop)
+        self.curve = CurveView(cache, self)
+        self.loop_frames: list[np.ndarray] = []
+        self.selected_frames: list[int] = []
+        self.average_image: np.ndarray | None = None
+        self.medoid_index = -1
+        self._loop_position = 0
+        self._loop_timer = QtCore.QTimer(self)
+        self._loop_timer.timeout.connect(self._next_loop_frame)
+
+        controls = QtWidgets.QHBoxLayout()
+        for widget in (QtWidgets.QLabel("mode"), self.mode, QtWidgets.QLabel("clusters"), self.clusters,
+                       cluster_button, loop_button):
+            controls.addWidget(widget)
+        controls.addStretch(1)
+        side = QtWidgets.QVBoxLayout()
+        for caption, widget in (("frame (hover, click; the loop plays here)", self.frame_view),
+                                ("average of the selection: decoded mean latent", self.average_view),
+                                ("medoid of the selection", self.medoid_view)):
+            side.addWidget(QtWidgets.QLabel(caption))
+            side.addWidget(widget)
+        side.addWidget(self.info)
+        side.addStretch(1)
+        top = QtWidgets.QHBoxLayout()
+        top.addWidget(self.map, 1)
+        top.addLayout(side)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addLayout(top, 1)
+        layout.addWidget(self.curve)
+
+        self.map.hovered.connect(self.show_frame)
+        self.map.clicked.connect(self.show_frame)
+        self.map.selected.connect(self.show_selection)
+        self.map.drawn.connect(lambda _points: self.info.setText("trajectory drawn: Render loop plays it"))
+
+    def _image_label(self, title: str) -> QtWidgets.QLabel:
+        label = QtWidgets.QLabel(title)
+        label.setMinimumSize(self.THUMB * 2, self.THUMB)
+        label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        label.setStyleSheet("background: #222; color: #aaa")
+        return label
+
+    def _set_mode(self, mode: str) -> None:
+        self.map.mode = mode
+
+    def show_frame(self, index: int) -> None:
+        """The decoded frame at ``index`` in the preview (hover and click)."""
+        if index < 0:
+            return
+        self.frame_view.setPixmap(to_pixmap(self.explorer.image(index), self.THUMB))
+        self.info.setText(f"frame {self.explorer.frames[index]}")
+
+    def show_selection(self, indices: list) -> None:
+        """Decoded average and medoid of the selected frames."""
+        self.selected_frames = list(indices)
+        if not indices:
+            self.info.setText("nothing selected")
+            return
+        self.average_image = self.explorer.average(indices)
+        self.medoid_index = self.explorer.medoid(indices)
+        self.average_view.setPixmap(to_pixmap(self.average_image, self.THUMB))
+        self.medoid_view.setPixmap(to_pixmap(self.explorer.image(self.medoid_index), self.THUMB))
+        frames = [self.explorer.frames[i] for i in indices]
+        self.info.setText(f"{len(frames)} frames selected ({frames[0]}..{frames[-1]}); medoid frame "
+                          f"{self.explorer.frames[self.medoid_index]}")
+
+    def cluster(self, k: int | None = None) -> np.ndarray:
+        labels, meds = self.explorer.clusters(k)
+        self.map.set_labels(labels)
+        self.info.setText(f"{int(labels.max()) + 1} clusters; medoids at frames "
+                          f"{', '.join(str(self.explorer.frames[m]) for m in meds)}")
+        return labels
+
+    def render_loop(self, length: int | None = None) -> list[np.ndarray]:
+        """The drawn trajectory's frames, decoded with latent blends between them, played in the frame view."""
+        from ...core.explore import trajectory_frames
+
+        if not self.map.trajectory:
+            self.info.setText("draw a trajectory first (mode: draw)")
+            return []
+        path = trajectory_frames(self.explorer.map, self.map.trajectory)
+        steps = []
+        for a, b in zip(path, path[1:] + path[:1]):  # back to the start: it loops
+            steps.extend([(a, b, 0.0), (a, b, 0.5)])
+        self.loop_frames = self.explorer.render_steps(steps[:length] if length else steps)
+        self._loop_position = 0
+        self._loop_timer.start(1000 // 24)
+        self.info.setText(f"loop of {len(self.loop_frames)} frames through source frames "
+                          f"{', '.join(str(self.explorer.frames[i]) for i in path[:12])}"
+                          f"{' ...' if len(path) > 12 else ''}")
+        return self.loop_frames
+
+    def _next_loop_frame(self) -> None:
+        if not self.loop_frames:
+            self._loop_timer.stop()
+            return
+        self.frame_view.setPixmap(to_pixmap(self.loop_frames[self._loop_position % len(self.loop_frames)],
+                                            self.THUMB))
+        self._loop_position += 1
