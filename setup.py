@@ -38,7 +38,9 @@ setup(
     ],
     extras_require={
         "gpu": ["onnxruntime-gpu>=1.17"],
-        "qt": ["qtpy>=2.4", "PySide6-Essentials>=6.5"],
+        # PySide6 6.12.0 drops a reference to None on every call that returns nothing (Python 3.11 then aborts
+        # at exit): tests/plugin/qt checks for it.
+        "qt": ["qtpy>=2.4", "PySide6-Essentials>=6.5,<6.12"],
         "test": ["pytest>=7"],
     },
     entry_points={"console_scripts": ["vsae = vsae.cli:main"]},

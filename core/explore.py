@@ -310,8 +310,28 @@ class ShotExplorer:
         self.size = (width, height)
         self.pads = stride_pads(height, width)[0]
         self.backend = backend
+        self.label = entry.manifest["source"]["label"]
         self._model = None
         self._images: dict = {}
+        self._plates = None
+
+    @classmethod
+    def from_arrays(cls, model, latents: np.ndarray, frames: Sequence[int], label: str,
+                    plates: np.ndarray | None = None, components: int = 2) -> "ShotExplorer":
+        """A shot not in the model cache (a benchmark's model): its ShotModel, latents (N, 12k, h, w), frame
+        numbers and, optionally, its plates (N, H, W, 3) scene-linear."""
+        from .padding import stride_pads
+
+        self = cls.__new__(cls)
+        self.entry, self.latents, self.frames, self.label = None, latents, [int(f) for f in frames], label
+        self.map = latent_map(latents, frames, components)
+        height, width = model.decode(latents[:1]).shape[2:]
+        if plates is not None:
+            height, width = plates.shape[1:3]
+        self.size, self.pads = (width, height), stride_pads(height, width)[0]
+        self.backend, self._model, self._images = model.resolved_backend(), model, {}
+        self._plates = list(plates) if plates is not None else None
+        return self
 
     @property
     def model(self):
@@ -337,6 +357,32 @@ class ShotExplorer:
         if len(indices) == 0:
             raise ParameterError("average: no frames selected")
         return self._out(latent_average(self.model, self.latents[list(indices)], self.pads, iterations))
+
+    def plate(self, index: int) -> np.ndarray | None:
+        """Frame ``index`` as shot (read from the plates the model was trained on, at the training size), or None
+        where the plates cannot be read any more."""
+        import cv2
+
+        from .sequence import open_shot
+
+        try:
+            if self._plates is None:
+                self._plates = open_shot(self.label, None, "auto")
+            rgb = (self._plates[index] if isinstance(self._plates, list)
+                   else self._plates.read(self.frames[index]).rgb)
+        except Exception:  # moved, renamed, offline: the model's own picture will do
+            return None
+        if (rgb.shape[1], rgb.shape[0]) != self.size:
+            rgb = cv2.resize(rgb, self.size, interpolation=cv2.INTER_AREA)
+        return rgb
+
+    def pixel_mean(self, indices: Sequence[int]) -> np.ndarray:
+        """The per-pixel mean of the selected plates (of their decoded frames where the plates are gone): the blur
+        the latent average is compared with."""
+        plates = [self.plate(i) for i in indices]
+        if any(p is None for p in plates):
+            plates = [self.image(i) for i in indices]
+        return pixel_average(plates)
 
     def medoid(self, indices: Sequence[int]) -> int:
         """The selected frame nearest all the others in latent space."""

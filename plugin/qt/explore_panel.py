@@ -20,9 +20,13 @@ def to_pixmap(image: np.ndarray, height: int | None = None) -> QtGui.QPixmap:
     """(H, W, 3) scene-linear float -> a display (sRGB, 8-bit) pixmap, scaled to ``height`` if given."""
     from ...core.metrics import to_display
 
-    rgb = np.ascontiguousarray((to_display(image) * 255.0 + 0.5).astype(np.uint8))
+    rgb = (to_display(image) * 255.0 + 0.5).astype(np.uint8)
     h, w = rgb.shape[:2]
-    qimage = QtGui.QImage(rgb.data, w, h, 3 * w, QtGui.QImage.Format.Format_RGB888).copy()  # owns its pixels
+    # Written into the QImage's own memory: no Python buffer has to outlive the call behind the image's back.
+    qimage = QtGui.QImage(w, h, QtGui.QImage.Format.Format_RGB32)
+    pixels = np.frombuffer(qimage.bits(), np.uint8, count=qimage.sizeInBytes()).reshape(h, qimage.bytesPerLine())
+    bgra = pixels[:, :4 * w].reshape(h, w, 4)
+    bgra[..., 0], bgra[..., 1], bgra[..., 2], bgra[..., 3] = rgb[..., 2], rgb[..., 1], rgb[..., 0], 255
     pixmap = QtGui.QPixmap.fromImage(qimage)
     if height:
         pixmap = pixmap.scaledToHeight(height, QtCore.Qt.TransformationMode.SmoothTransformation)
@@ -95,6 +99,10 @@ class MapView(QtWidgets.QWidget):
         inside = [i for i, (x, y) in enumerate(self.coords)
                   if polygon.containsPoint(QtCore.QPointF(x, y), QtCore.Qt.FillRule.OddEvenFill)]
         return self._select(inside)
+
+    def select_frames(self, indices) -> list[int]:
+        """Select frames by index (a cluster, a script's choice)."""
+        return self._select(indices)
 
     def _select(self, indices) -> list[int]:
         self.selection = [int(i) for i in indices]
@@ -233,16 +241,17 @@ class CurveView(QtWidgets.QWidget):
 class ExplorePanel(QtWidgets.QWidget):
     """The map beside the frame under the cursor, the selection's average and medoid, clusters and loops."""
 
-    THUMB = 160
+    THUMB = 128
 
     def __init__(self, explorer, cache=None, parent=None):
         super().__init__(parent)
         self.explorer = explorer
-        self.setWindowTitle(f"vsae explore: {explorer.entry.manifest['source']['label']}")
+        self.setWindowTitle(f"vsae explore: {explorer.label}")
         self.map = MapView(explorer.map.coords, self)
         self.frame_view = self._image_label("frame")
         self.average_view = self._image_label("average of selection")
         self.medoid_view = self._image_label("medoid of selection")
+        self.pixel_mean_view = self._image_label("per-pixel mean of selection")
         self.info = QtWidgets.QLabel("hover or click a dot; drag to select (Shift: lasso)")
         self.info.setWordWrap(True)
         self.mode = QtWidgets.QComboBox()
@@ -272,6 +281,7 @@ class ExplorePanel(QtWidgets.QWidget):
         side = QtWidgets.QVBoxLayout()
         for caption, widget in (("frame (hover, click; the loop plays here)", self.frame_view),
                                 ("average of the selection: decoded mean latent", self.average_view),
+                                ("per-pixel mean of the same frames, for comparison", self.pixel_mean_view),
                                 ("medoid of the selection", self.medoid_view)):
             side.addWidget(QtWidgets.QLabel(caption))
             side.addWidget(widget)
@@ -316,6 +326,7 @@ class ExplorePanel(QtWidgets.QWidget):
         self.average_image = self.explorer.average(indices)
         self.medoid_index = self.explorer.medoid(indices)
         self.average_view.setPixmap(to_pixmap(self.average_image, self.THUMB))
+        self.pixel_mean_view.setPixmap(to_pixmap(self.explorer.pixel_mean(indices), self.THUMB))
         self.medoid_view.setPixmap(to_pixmap(self.explorer.image(self.medoid_index), self.THUMB))
         frames = [self.explorer.frames[i] for i in indices]
         self.info.setText(f"{len(frames)} frames selected ({frames[0]}..{frames[-1]}); medoid frame "
@@ -346,6 +357,15 @@ class ExplorePanel(QtWidgets.QWidget):
                           f"{', '.join(str(self.explorer.frames[i]) for i in path[:12])}"
                           f"{' ...' if len(path) > 12 else ''}")
         return self.loop_frames
+
+    def stop(self) -> None:
+        """Stop the loop playback and the training poll (before the panel goes away)."""
+        self._loop_timer.stop()
+        self.curve.timer.stop()
+
+    def closeEvent(self, event):
+        self.stop()
+        super().closeEvent(event)
 
     def _next_loop_frame(self) -> None:
         if not self.loop_frames:

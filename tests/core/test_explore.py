@@ -91,6 +91,8 @@ def test_a_cached_shot_opens_with_its_map_stored(tiny_shot, cache_dir):
     average = shot.average([0, 1, 2, 3])
     assert average.shape == (64, 128, 3) and np.isfinite(average).all()
     assert shot.medoid([0, 1, 2]) in (0, 1, 2)
+    plates = [open_shot(tiny_shot["plates"], None, "auto").read(f).rgb for f in (1001, 1002)]
+    np.testing.assert_allclose(shot.pixel_mean([0, 1]), (plates[0] + plates[1]) / 2, atol=1e-6)
     labels, meds = shot.clusters(2)
     assert sorted(set(labels.tolist())) == [0, 1] and all(labels[m] == c for c, m in enumerate(meds))
     frames = shot.render_steps(explore.endless_loop(2, 8, 8, transition=2))
