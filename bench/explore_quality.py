@@ -34,7 +34,7 @@ def cluster_figures(clip: str, k: int, iterations: int) -> dict:
     frames = display_to_working(load_clip(clip))
     model = clip_model(clip, frames=frames)
     latents = model.encode_batches(f.transpose(2, 0, 1) for f in frames)
-    shot = explore.latent_map(latents, range(len(frames)))
+    shot = explore.latent_map(latents, range(len(frames)), explore.CLUSTER_COMPONENTS)
     labels, _ = explore.kmeans(shot.coords, k)
     pads = stride_pads(frames.shape[1], frames.shape[2])[0]
     display = np.stack([working_to_display(f) for f in frames])

@@ -72,15 +72,20 @@ def latent_map(latents: np.ndarray, frames: Sequence[int], components: int = 2) 
     values, vectors = np.linalg.eigh(gram)
     order = np.argsort(values)[::-1][:k]
     values, vectors = np.clip(values[order], 0, None), vectors[:, order]
+    keep = max(1, int((values > values[0] * 1e-9).sum()))  # directions the frames do not span have no basis
+    values, vectors = values[:keep], vectors[:, :keep]
     scale = np.sqrt(np.maximum(values, 1e-12))
     coords = (vectors * scale).astype(np.float32)  # = xc @ basis.T
-    basis = ((xc.T.astype(np.float64) @ vectors) / scale).T.astype(np.float32)
-    total = float((xc.astype(np.float64) ** 2).sum()) or 1.0
+    basis = (vectors.T.astype(np.float32) @ xc) / scale[:, None].astype(np.float32)
+    total = float(np.trace(gram)) or 1.0  # the total variance, without another pass over the codes
     return ShotMap(np.asarray(frames, np.int64), coords, mean.astype(np.float32), basis,
                    (values / total).astype(np.float32))
 
 
-def shot_map(entry, components: int = 2) -> tuple[ShotMap, np.ndarray]:
+CLUSTER_COMPONENTS = 16  # the map keeps this many principal coordinates: two are drawn, all are clustered
+
+
+def shot_map(entry, components: int = CLUSTER_COMPONENTS) -> tuple[ShotMap, np.ndarray]:
     """The map stored with a cached shot model (computed and stored on first use) and the entry's latents."""
     frames, latents = entry.load_latents()
     path = os.path.join(entry.path, MAP_FILE)
@@ -300,7 +305,7 @@ class ShotExplorer:
     (opening the map needs only the latents).
     """
 
-    def __init__(self, entry, components: int = 2, backend: str = "auto"):
+    def __init__(self, entry, components: int = CLUSTER_COMPONENTS, backend: str = "auto"):
         from .padding import stride_pads
 
         self.entry = entry
@@ -317,7 +322,7 @@ class ShotExplorer:
 
     @classmethod
     def from_arrays(cls, model, latents: np.ndarray, frames: Sequence[int], label: str,
-                    plates: np.ndarray | None = None, components: int = 2) -> "ShotExplorer":
+                    plates: np.ndarray | None = None, components: int = CLUSTER_COMPONENTS) -> "ShotExplorer":
         """A shot not in the model cache (a benchmark's model): its ShotModel, latents (N, 12k, h, w), frame
         numbers and, optionally, its plates (N, H, W, 3) scene-linear."""
         from .padding import stride_pads
@@ -392,8 +397,8 @@ class ShotExplorer:
         return indices[medoids(self.latents[indices], np.zeros(len(indices), np.int64))[0]]
 
     def clusters(self, k: int | None = None, seed: int = 0) -> tuple[np.ndarray, list[int]]:
-        """Labels (N,) of k-means on the latents' principal coordinates (k estimated when None) and each
-        cluster's medoid index."""
+        """Labels (N,) of k-means on the latents' principal coordinates (up to CLUSTER_COMPONENTS of them; k
+        estimated when None) and each cluster's medoid index."""
         points = self.map.coords
         k = k or estimate_k(points, seed=seed)
         labels, _ = kmeans(points, k, seed)

@@ -199,7 +199,7 @@ class RenderServer:
         self.last_activity = time.monotonic()
 
     # --- models -------------------------------------------------------------------------------------------------
-    def shot_model(self, request: Request, progress=None):
+    def shot_model(self, request: Request):
         from ..core.cache import ModelCache
         from ..core.sequence import open_shot
         from ..core.settings import TrainSettings
@@ -222,7 +222,7 @@ class RenderServer:
                 else:
                     seq = open_shot(shot, plate_frames or None, "auto")
                     try:
-                        entry = cache.get_or_train(seq, TrainSettings(), train=request.train, progress=progress)
+                        entry = cache.get_or_train(seq, TrainSettings(), train=request.train)
                     except ModelNotFound as exc:
                         raise ModelNotFound(f"{exc} (or turn on VSAE Train to train it from the host)") from None
                 model = entry.load_model(backend="auto")
@@ -237,7 +237,7 @@ class RenderServer:
         from ..core.inference import frame_to_working
 
         rgbs = [fetch("source", f).rgb for f in frames]
-        keys = [(id(model), xxhash.xxh3_128_hexdigest(np.ascontiguousarray(rgb).tobytes())) for rgb in rgbs]
+        keys = [(id(model), xxhash.xxh3_128_hexdigest(np.ascontiguousarray(rgb))) for rgb in rgbs]
         with self.lock:
             missing = [(k, rgb) for k, rgb in zip(keys, rgbs) if k not in self.latents]
         if missing:
