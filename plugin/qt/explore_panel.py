@@ -24,9 +24,14 @@ def to_pixmap(image: np.ndarray, height: int | None = None) -> QtGui.QPixmap:
     h, w = rgb.shape[:2]
     # Written into the QImage's own memory: no Python buffer has to outlive the call behind the image's back.
     qimage = QtGui.QImage(w, h, QtGui.QImage.Format.Format_RGB32)
-    pixels = np.frombuffer(qimage.bits(), np.uint8, count=qimage.sizeInBytes()).reshape(h, qimage.bytesPerLine())
-    bgra = pixels[:, :4 * w].reshape(h, w, 4)
-    bgra[..., 0], bgra[..., 1], bgra[..., 2], bgra[..., 3] = rgb[..., 2], rgb[..., 1], rgb[..., 0], 255
+    try:
+        pixels = np.frombuffer(qimage.bits(), np.uint8, count=qimage.sizeInBytes())
+    except (TypeError, ValueError):  # a binding whose bits() is no buffer: copy through bytes instead
+        qimage = QtGui.QImage(np.ascontiguousarray(rgb).tobytes(), w, h, 3 * w,
+                              QtGui.QImage.Format.Format_RGB888).copy()
+    else:
+        bgra = pixels.reshape(h, qimage.bytesPerLine())[:, :4 * w].reshape(h, w, 4)
+        bgra[..., 0], bgra[..., 1], bgra[..., 2], bgra[..., 3] = rgb[..., 2], rgb[..., 1], rgb[..., 0], 255
     pixmap = QtGui.QPixmap.fromImage(qimage)
     if height:
         pixmap = pixmap.scaledToHeight(height, QtCore.Qt.TransformationMode.SmoothTransformation)
