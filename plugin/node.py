@@ -37,7 +37,7 @@ class Param:
     display_max: float | None = None
     choices: tuple = ()
     label: str = ""
-    spatial: bool = False  # a length in pixels of the full-size frame: scaled with it in proxy renders
+    spatial: bool = False  # pixels of the full-size frame (a length, or boxes in text): scaled in proxy renders
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -153,11 +153,15 @@ class NodeDefinition:
 
     def at_scale(self, params: dict, scale: float) -> dict:
         """Resolved params for frames ``scale`` times the full size (a host's proxy render): lengths in pixels
-        (``spatial`` params) scaled with the frame. Nodes with pixels inside text (boxes) extend this."""
+        (``spatial`` params) scaled with the frame; a spatial text param holds boxes (``frame:x0,y0,x1,y1; ...``)."""
         out = dict(params)
         for p in self.params:
             value = out[p.name]
-            if p.spatial and value is not None and scale != 1.0:
+            if p.spatial and p.kind == "string" and value and scale != 1.0:
+                from ..core.clean_plate import scale_boxes
+
+                out[p.name] = scale_boxes(value, scale)
+            elif p.spatial and p.kind != "string" and value is not None and scale != 1.0:
                 value = value * scale if p.kind == "float" else int(round(value * scale))
                 if p.minimum is not None and value < p.minimum:
                     value = type(value)(p.minimum)

@@ -21,7 +21,7 @@ class CleanPlateNode(NodeDefinition):
     params = (
         Param("boxes", "string", "",
               "boxes x0,y0,x1,y1 in pixels from the top-left, keyed as frame:x0,y0,x1,y1; ... and several joined "
-              "by | (or a file holding that text)"),
+              "by | (or a file holding that text)", spatial=True),
         Param("grow", "int", 4, "grow the hole by this many pixels (negative shrinks it)", minimum=-256, maximum=256,
               display_min=-32, display_max=64, spatial=True),
         Param("feather", "float", 2.0, "soft edge outside the hole, in pixels", minimum=0.0, maximum=512.0,
@@ -39,14 +39,6 @@ class CleanPlateNode(NodeDefinition):
         Param("result", "choice", "cleaned", "cleaned: the composited frame; fill: the fill alone, with the hole "
               "matte as alpha, to grade and comp", choices=("cleaned", "fill")),
     )
-
-    def at_scale(self, params: dict, scale: float) -> dict:
-        from ...core.clean_plate import scale_boxes
-
-        out = super().at_scale(params, scale)
-        if out["boxes"] and scale != 1.0:
-            out["boxes"] = scale_boxes(out["boxes"], scale)
-        return out
 
     def check(self, params: dict) -> None:
         parse_boxes(params["boxes"])

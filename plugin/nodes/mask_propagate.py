@@ -30,7 +30,8 @@ class MaskPropagateNode(NodeDefinition):
     params = (
         Param("key_frames", "string", "", "frames of the keys input holding a matte, e.g. 1001,1050 "
               "(default: the shot's first frame)"),
-        Param("boxes", "string", "", "key boxes instead of mattes: frame:x0,y0,x1,y1; ... (pixels, top-left origin)"),
+        Param("boxes", "string", "", "key boxes instead of mattes: frame:x0,y0,x1,y1; ... (pixels, top-left origin)",
+              spatial=True),
         Param("radius", "int", 12, "search window half-size in code cells (x stride pixels)", minimum=1, maximum=64,
               display_min=2, display_max=32),
         Param("stride", "int", 4, "pixels per code cell", minimum=1, maximum=16, display_min=2, display_max=8),
@@ -50,14 +51,6 @@ class MaskPropagateNode(NodeDefinition):
         Param("result", "choice", "matte", "matte: soft matte; binary: thresholded at 0.5; cutout: the source "
               "with the soft matte as alpha", choices=("matte", "binary", "cutout")),
     )
-
-    def at_scale(self, params: dict, scale: float) -> dict:
-        from ...core.clean_plate import scale_boxes
-
-        out = super().at_scale(params, scale)
-        if out["boxes"] and scale != 1.0:
-            out["boxes"] = scale_boxes(out["boxes"], scale)
-        return out
 
     def check(self, params: dict) -> None:
         _frame_list(params["key_frames"])
