@@ -44,6 +44,7 @@ class BuildError(VsaeError):
 
 def plugin_table() -> list[dict]:
     """One entry per node: identifier, label, help, temporal access, clips and parameters (bridge ones last)."""
+    from ..plugin.node import NodeDefinition
     from ..plugin.nodes import all_nodes
 
     plugins = []
@@ -68,8 +69,10 @@ def plugin_table() -> list[dict]:
         params.extend(dict(b, choices=[]) for b in BRIDGE_PARAMS)
         clips = [dict(name="Source" if i == 0 else clip.name, input=clip.name, optional=bool(clip.optional and i),
                       matte=clip.is_matte) for i, clip in enumerate(node.inputs)]
+        # A node that keeps the input's area answers the region of definition without asking the server.
+        resizes = type(node).output_window is not NodeDefinition.output_window
         plugins.append(dict(identifier=IDENTIFIER.format(name=node.name), node=node.name, label=node.label,
-                            help=node.help, temporal=node.temporal, clips=clips, params=params))
+                            help=node.help, temporal=node.temporal, resizes=resizes, clips=clips, params=params))
     return plugins
 
 
@@ -124,6 +127,7 @@ def generate_header(plugins: list[dict], server_argv: list[str]) -> str:
     for i, plugin in enumerate(plugins):
         lines.append(f"  {{{_c_string(plugin['identifier'])}, {_c_string(plugin['node'])}, "
                      f"{_c_string(plugin['label'])}, {_c_string(plugin['help'])}, {int(plugin['temporal'])}, "
+                     f"{int(plugin['resizes'])}, "
                      f"kClips{i}, {len(plugin['clips'])}, kParams{i}, {len(plugin['params'])}}},")
     lines.append("};")
     lines.append(f"static const int kPluginCount = {len(plugins)};")

@@ -57,6 +57,7 @@ struct VsaeClipDesc {
 struct VsaePluginDesc {
   const char *identifier, *node, *label, *help;
   int temporal;
+  int resizes;  // the output's area differs from the input's (Extend, Upres...): the server says where
   const VsaeClipDesc *clips;
   int clipCount;
   const VsaeParamDesc *params;
@@ -787,6 +788,7 @@ OfxStatus onRegionOfDefinition(OfxImageEffectHandle effect, OfxPropertySetHandle
                                OfxPropertySetHandle outArgs) {
   Instance *inst = instanceOf(effect);
   if (!inst) return kOfxStatErrBadHandle;
+  if (!kPluginDescs[inst->plugin].resizes) return kOfxStatReplyDefault;  // hosts ask often: no round trip
   double time = 0;
   gProps->propGetDouble(inArgs, kOfxPropTime, 0, &time);
   OfxImageClipHandle source = clipNamed(effect, kOfxImageEffectSimpleSourceClipName);

@@ -224,6 +224,7 @@ def test_retime_asks_the_host_for_the_neighbouring_frames(bridge):
     needed = {int(e[0]): e[3:] for e in run.events("frames_needed")}
     # Half speed: output 1002 sits between source 1001 and 1002; output 1003 is source 1002 itself.
     assert needed == {1002: ["Source", "1001", "1002"], 1003: ["Source", "1002", "1002"]}
+    assert run.events("rod")[0][1] == "default"  # Retime keeps its input's area: no round trip for it
 
 
 def test_retime_tells_a_general_context_host_its_longer_time_domain(bridge):
