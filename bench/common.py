@@ -88,7 +88,7 @@ def add_scores(row: dict, scores: dict) -> dict:
 
 def mean_scores(rows: list[dict]) -> dict:
     """Each method's PSNR/SSIM averaged over the clips' rows (as ``add_scores`` made them)."""
-    methods = [k for k in rows[0] if isinstance(rows[0][k], dict)]
+    methods = [k for k in rows[0] if isinstance(rows[0][k], dict) and "psnr" in rows[0][k]]
     return {m: {s: round(float(np.mean([r[m][s] for r in rows])), 3) for s in ("psnr", "ssim")} for m in methods}
 
 

@@ -5,10 +5,12 @@ frame curve (output frame -> source frame through keyframes, linear between keys
 source range: a retime never extrapolates past the shot's first or last frame.
 
 Methods for a fractional source time t between frames a = floor(t) and b = a + 1, alpha = t - a:
-``latent`` decodes (1 - alpha) f(x_a) + alpha f(x_b) (the paper's temporal super-resolution); ``latent`` with
-iterations > 0 reprojects that decode n more times; ``flow`` warps both frames along OpenCV DIS optical flow and mixes
-them (the benchmark's flow baseline); ``blend`` mixes the two frames; ``nearest`` shows the closer one.
-At an integer t every method returns the source frame itself, bit for bit.
+``hybrid`` (the default, beyond the paper) warps both frames along DIS optical flow to time t and mixes them; where
+the two warps disagree (ghosts, occlusions, flow that failed) the shot model's decode of the interpolated latents
+picks the side that shows what is there, and the mix is reprojected through the model; ``flow`` is the warp and
+mix alone; ``latent`` decodes (1 - alpha) f(x_a) + alpha f(x_b) (the paper's temporal super-resolution), with
+iterations > 0 reprojecting that decode n more times; ``blend`` mixes the two frames; ``nearest`` shows the closer
+one. At an integer t every method returns the source frame itself, bit for bit.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 
 from ..errors import ParameterError
 
-METHODS = ("latent", "flow", "blend", "nearest")
+METHODS = ("hybrid", "flow", "latent", "blend", "nearest")
 
 
 def parse_curve(text: str) -> list[tuple[float, float]]:
@@ -96,29 +98,122 @@ def blend_frames(x_a: np.ndarray, x_b: np.ndarray, alpha: float) -> np.ndarray:
     return ((1.0 - alpha) * x_a + alpha * x_b).astype(np.float32)
 
 
-def _flow_grey(rgb: np.ndarray) -> np.ndarray:
-    from .metrics import to_display
-
-    grey = to_display(rgb).mean(axis=2)
-    return np.round(grey * 255).astype(np.uint8)
+def _flow_grey(working: np.ndarray) -> np.ndarray:
+    """(H, W, 3) working-range colour -> (H, W) uint8 grey for DIS (the working range is perceptual, (-1, 1))."""
+    return np.round(np.clip(working.mean(axis=2) * 0.5 + 0.5, 0, 1) * 255).astype(np.uint8)
 
 
-def flow_inbetween(a: np.ndarray, b: np.ndarray, alpha: float) -> np.ndarray:
-    """The frame at alpha between a and b by DIS optical flow (preset MEDIUM), both ways.
+# DIS settings by detail. "fine" estimates down to full resolution with denser, longer-refined patches: on the
+# benchmark's dropped frames it gains up to 0.1 dB over "medium" (OpenCV's MEDIUM preset) at 7x the time.
+FLOW_DETAIL = {
+    "medium": {},
+    "fine": {"FinestScale": 0, "PatchStride": 2, "GradientDescentIterations": 50},
+}
 
-    a, b: (H, W, C) float32 (colour or alpha planes stacked on C). Each neighbour is warped toward time alpha
-    along its flow, I(x) = (1 - alpha) a(x - alpha F_ab(x)) + alpha b(x - (1 - alpha) F_ba(x)).
+
+def flow_pair(a: np.ndarray, b: np.ndarray, detail: str = "fine") -> tuple[np.ndarray, np.ndarray]:
+    """DIS optical flow both ways between two frames.
+
+    a, b: (H, W, 3) float32 working range. Returns (F_ab, F_ba), each (H, W, 2) float32 in pixels (x, y):
+    a(p) shows what b shows at p + F_ab(p).
     """
     import cv2
 
+    if detail not in FLOW_DETAIL:
+        raise ParameterError(f"flow_detail {detail!r}: expected one of {', '.join(FLOW_DETAIL)}")
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    ga, gb = _flow_grey(a[:, :, :3]), _flow_grey(b[:, :, :3])
-    f_ab, f_ba = dis.calc(ga, gb, None), dis.calc(gb, ga, None)
-    h, w = ga.shape
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    for name, value in FLOW_DETAIL[detail].items():
+        getattr(dis, "set" + name)(value)
+    ga, gb = _flow_grey(a), _flow_grey(b)
+    return dis.calc(ga, gb, None), dis.calc(gb, ga, None)
 
-    def warp(img, flow, t):
-        return cv2.remap(img, gx - t * flow[..., 0], gy - t * flow[..., 1], cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_REFLECT).reshape(img.shape)
 
-    return ((1 - alpha) * warp(a, f_ab, alpha) + alpha * warp(b, f_ba, 1 - alpha)).astype(np.float32)
+def inbetween_positions(flow: np.ndarray, t: float, iterations: int = 3) -> np.ndarray:
+    """Where each pixel of the frame at time t (0 at the flow's start) comes from in the start frame.
+
+    Solves x = p + t F(p) for p by fixed-point steps p <- x - t F(p). The first step alone (sampling the flow at x
+    instead of at p, as simple flow interpolation does) misplaces moving edges by t times the flow's change across
+    them; three steps gain 0.5 dB on davis-bmx-trees' dropped frames. flow: (H, W, 2) float32.
+    Returns (H, W, 2) float32 sample positions (x, y) for ``cv2.remap``.
+    """
+    import cv2
+
+    h, w = flow.shape[:2]
+    grid = np.dstack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)))
+    pos = grid - t * flow
+    for _ in range(iterations):
+        pos = grid - t * cv2.remap(flow, pos[..., 0], pos[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return pos
+
+
+def warp(img: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """img sampled at pos (bilinear, reflected at the border). img: (H, W, C); pos: (H, W, 2). Returns (H, W, C)."""
+    import cv2
+
+    return cv2.remap(np.ascontiguousarray(img), pos[..., 0], pos[..., 1], cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REFLECT).reshape(pos.shape[:2] + img.shape[2:])
+
+
+def flow_warps(a: np.ndarray, b: np.ndarray, alpha: float, detail: str = "fine",
+               extra_a: np.ndarray | None = None, extra_b: np.ndarray | None = None):
+    """Both neighbours warped to time alpha between them along DIS flow.
+
+    a, b: (H, W, 3) working range; extra_a, extra_b: optional (H, W, C) planes (alpha) moved with them.
+    Returns (wa, wb, extra_wa, extra_wb) (the extras None when not given).
+    """
+    f_ab, f_ba = flow_pair(a, b, detail)
+    pa, pb = inbetween_positions(f_ab, alpha), inbetween_positions(f_ba, 1.0 - alpha)
+    extras = (warp(extra_a, pa), warp(extra_b, pb)) if extra_a is not None else (None, None)
+    return (warp(a, pa), warp(b, pb)) + extras
+
+
+def flow_inbetween(a: np.ndarray, b: np.ndarray, alpha: float, detail: str = "fine") -> np.ndarray:
+    """The frame at alpha between a and b by optical flow: (1 - alpha) warp(a) + alpha warp(b).
+
+    a, b: (H, W, 3) float32 working range (mixed there: the working range is perceptual, so a mix of two
+    disagreeing warps ghosts no brighter than the eye expects). Returns (H, W, 3).
+    """
+    wa, wb, _, _ = flow_warps(a, b, alpha, detail)
+    return blend_frames(wa, wb, alpha)
+
+
+def disagreement(wa: np.ndarray, wb: np.ndarray, blur: float = 2.0) -> np.ndarray:
+    """How much two warps of one moment differ, smoothed: (H, W) float32, mean over channels of |blur(wa - wb)|."""
+    import cv2
+
+    return np.abs(cv2.GaussianBlur(wa - wb, (0, 0), blur)).reshape(wa.shape).mean(axis=2).astype(np.float32)
+
+
+def hybrid_inbetween(wa: np.ndarray, wb: np.ndarray, alpha: float, guide: np.ndarray, model=None,
+                     iterations: int = 1, guide_sigma: float = 0.2, ghost: float = 0.2,
+                     extra_a: np.ndarray | None = None, extra_b: np.ndarray | None = None):
+    """Flow warps mixed with the shot model's help where they disagree (ghosts, occlusions, failed flow).
+
+    wa, wb: (H, W, 3) working-range warps of the neighbours to time alpha (``flow_warps``); guide: (H, W, 3) the
+    model's decode of the interpolated latents at the same time: blurry, but where the warps disagree it tells
+    which side shows what is there (each side's weight falls with its blurred distance to the guide beyond the
+    nearer one's, scale ``guide_sigma``). Then ``iterations`` reprojections of the mix through ``model`` replace it
+    where the warps still disagree by more than ``ghost`` (ramping to fully at 2 x ghost), projecting ghosts and
+    holes onto the shot's manifold; elsewhere the sharp flow result is kept. extra_a, extra_b: planes mixed with
+    the same weights. Returns (rgb (H, W, 3), extra (H, W, C) or None).
+    """
+    import cv2
+
+    def soft(x):
+        return cv2.GaussianBlur(x, (0, 0), 3.0).reshape(x.shape)
+
+    g = soft(guide)
+    da, db = np.abs(soft(wa) - g).mean(axis=2), np.abs(soft(wb) - g).mean(axis=2)
+    nearer = np.minimum(da, db)
+    ka = (1.0 - alpha) * np.exp(-(((da - nearer) / guide_sigma) ** 2))
+    kb = alpha * np.exp(-(((db - nearer) / guide_sigma) ** 2))
+    total = (ka + kb)[..., None]
+    ka, kb = (ka[..., None] / total).astype(np.float32), (kb[..., None] / total).astype(np.float32)
+    out = ka * wa + kb * wb
+    extra = ka * extra_a + kb * extra_b if extra_a is not None else None
+    if model is not None and iterations > 0:
+        mask = np.clip(disagreement(wa, wb) / ghost - 1.0, 0.0, 1.0)[..., None]
+        if mask.any():
+            projected = model.reproject(out.transpose(2, 0, 1)[None], iterations)[0].transpose(1, 2, 0)
+            out = out + mask * (projected - out)
+    return out.astype(np.float32), extra

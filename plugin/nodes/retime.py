@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...core.retime import METHODS, blend_frames, neighbours, output_length, parse_curve, source_time
+from ...core.retime import FLOW_DETAIL, METHODS, blend_frames, neighbours, output_length, parse_curve, source_time
 from ...errors import ParameterError
 from ..node import NodeDefinition, Param, RenderContext
 
@@ -12,8 +12,8 @@ from ..node import NodeDefinition, Param, RenderContext
 class RetimeNode(NodeDefinition):
     name = "retime"
     label = "VSAE Retime"
-    help = ("Change a shot's timing: in-between frames by optical flow, or decoded from blended latent codes of the "
-            "shot model (method latent).")
+    help = ("Change a shot's timing: in-between frames by optical flow mended by the shot model, or decoded from "
+            "blended latent codes of the shot model (method latent).")
     temporal = True
     params = (
         Param("timing", "choice", "speed", "speed: a constant output speed; curve: output-to-source keyframes",
@@ -21,12 +21,18 @@ class RetimeNode(NodeDefinition):
         Param("speed", "float", 0.5, "output speed: 0.5 plays at half speed (slow motion), 2 at double speed",
               minimum=0.01, maximum=100.0, display_min=0.1, display_max=4.0),
         Param("curve", "string", "", "keyframes output:source, e.g. 1001:1001,1100:1050, or a file of two columns"),
-        # Default flow: on davis-bear (bench/retime_quality.py, 5-minute model) flow scores 32.8 dB, blend 24.4,
-        # latent 24.0; latent stays available and a flow + reprojection hybrid is to come.
-        Param("method", "choice", "flow",
-              "flow: DIS optical flow warp; latent: decode blended latents; blend: mix frames; nearest: hold",
+        # Default hybrid: on the eight DAVIS clips (bench/retime_quality.py, protocol models) it scores above blend
+        # on every clip and above the benchmark's DIS flow interpolation on the mean; latent stays available.
+        Param("method", "choice", "hybrid",
+              "hybrid: optical flow warp, mended by the shot model where the warps disagree; flow: the warp alone; "
+              "latent: decode blended latents; blend: mix frames; nearest: hold",
               choices=METHODS),
-        Param("iterations", "int", 0, "reprojections of a decoded in-between (sharpens, slower)",
+        Param("flow_detail", "choice", "fine",
+              "optical flow detail (hybrid, flow): fine estimates to full resolution; medium is about 7x faster",
+              choices=tuple(FLOW_DETAIL)),
+        Param("iterations", "int", None,
+              "reprojections through the shot model: of the decoded in-between (latent; default 0), or where the "
+              "flow warps disagree (hybrid; default 1)",
               minimum=0, maximum=50, display_min=0, display_max=10),
         Param("input_first", "int", None, "first source frame used (default: the shot's first)"),
         Param("input_last", "int", None, "last source frame used (default: the shot's last)"),
@@ -96,24 +102,40 @@ class RetimeNode(NodeDefinition):
         if alpha == 0.0 or params["method"] == "nearest":
             return context.fetch("source", a if alpha < 0.5 else b)  # the source frame itself, bit for bit
         fa, fb = context.fetch("source", a), context.fetch("source", b)
-        matte = blend_frames(fa.alpha, fb.alpha, alpha) if fa.alpha is not None and fb.alpha is not None else None
+        has_matte = fa.alpha is not None and fb.alpha is not None
         if params["method"] == "blend":
-            rgb = blend_frames(fa.rgb, fb.rgb, alpha)
-        elif params["method"] == "flow":
-            from ...core.retime import flow_inbetween
+            matte = blend_frames(fa.alpha, fb.alpha, alpha) if has_matte else None
+            return Frame(rgb=blend_frames(fa.rgb, fb.rgb, alpha), alpha=matte, pixel_type=fa.pixel_type)
+        working, matte = self._inbetween(fa, fb, a, b, alpha, params, context)
+        if not has_matte:
+            matte = None
+        return Frame(rgb=working_to_frame(working.transpose(2, 0, 1)), alpha=matte, pixel_type=fa.pixel_type)
 
-            stacked = [np.concatenate([f.rgb] + ([f.alpha] if matte is not None else []), axis=2) for f in (fa, fb)]
-            both = flow_inbetween(stacked[0], stacked[1], alpha)  # the matte moves with the colour
-            rgb, matte = both[:, :, :3], (both[:, :, 3:] if matte is not None else None)
-        else:
-            from ...core.padding import stride_pads
-            from ...core.retime import interpolate_latents
+    @staticmethod
+    def _inbetween(fa, fb, a: int, b: int, alpha: float, params: dict, context: RenderContext):
+        """The in-between of methods flow, latent and hybrid: ((H, W, 3) working range, (H, W, 1) matte or None).
 
-            model = context.shot_model()
-            z = context.latents([a, b])
-            pads, _ = stride_pads(fa.rgb.shape[0], fa.rgb.shape[1])
-            decoded = model.decode(interpolate_latents(z[0:1], z[1:2], alpha), pads)
-            if params["iterations"]:
-                decoded = model.reproject(decoded, params["iterations"])
-            rgb = working_to_frame(decoded[0])
-        return Frame(rgb=rgb, alpha=matte, pixel_type=fa.pixel_type)
+        The matte moves with the colour along the flow (flow, hybrid) or is blended (latent).
+        """
+        from ...core.colour import to_working
+        from ...core.padding import stride_pads
+        from ...core.retime import flow_warps, hybrid_inbetween, interpolate_latents
+
+        method, iterations = params["method"], params["iterations"]
+        ma_in = fa.alpha if fa.alpha is not None and fb.alpha is not None else None
+        mb_in = fb.alpha if ma_in is not None else None
+        if method in ("flow", "hybrid"):
+            wa, wb, ma, mb = flow_warps(to_working(fa.rgb), to_working(fb.rgb), alpha, params["flow_detail"],
+                                        ma_in, mb_in)
+            if method == "flow":
+                return blend_frames(wa, wb, alpha), (blend_frames(ma, mb, alpha) if ma is not None else None)
+        model = context.shot_model()
+        z = context.latents([a, b])
+        pads, _ = stride_pads(fa.rgb.shape[0], fa.rgb.shape[1])
+        decoded = model.decode(interpolate_latents(z[0:1], z[1:2], alpha), pads)
+        if method == "latent":
+            if iterations:
+                decoded = model.reproject(decoded, iterations)
+            return decoded[0].transpose(1, 2, 0), (blend_frames(ma_in, mb_in, alpha) if ma_in is not None else None)
+        return hybrid_inbetween(wa, wb, alpha, decoded[0].transpose(1, 2, 0), model,
+                                1 if iterations is None else iterations, extra_a=ma, extra_b=mb)
