@@ -7,6 +7,7 @@ Weights go to bench/models/ (ignored by git) as safetensors, keyed by clip, spli
 
     python bench/clip_models.py                      # train every clip that has no model yet
     python bench/clip_models.py --clips davis-bear --steps 1000
+    python bench/clip_models.py --report             # reconstruction PSNR of each model: trained and held-out frames
 """
 
 from __future__ import annotations
@@ -59,16 +60,50 @@ def clip_model(clip: str, split: str = "even", steps: int = DEFAULT_STEPS, overr
     return model
 
 
+def reconstruction_report(clip: str, model, split: str) -> dict:
+    """Reconstruction PSNR (display values) of ``model`` on the clip's trained frames, and on the odd frames it never
+    saw when split is "even"."""
+    from vsae.core.metrics import psnr
+
+    from common import working_to_display
+
+    display = load_clip(clip)
+    working = display_to_working(display)
+
+    def mean_psnr(indices):
+        scores = []
+        for i in indices:
+            out = model.reproject(working[i:i + 1].transpose(0, 3, 1, 2))[0].transpose(1, 2, 0)
+            scores.append(psnr(np.clip(working_to_display(out), 0, 1), display[i]))
+        return round(float(np.mean(scores)), 2)
+
+    row = {"clip": clip, "split": split, "trained_db": mean_psnr(range(0, len(display), 2 if split == "even" else 1))}
+    if split == "even":
+        row["held_out_db"] = mean_psnr(range(1, len(display), 2))
+    return row
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--clips", default=",".join(DAVIS + ["bedroom"]))
     ap.add_argument("--split", default="even", choices=("even", "all"))
     ap.add_argument("--steps", type=int, default=DEFAULT_STEPS)
+    ap.add_argument("--report", action="store_true", help="score each model's reconstructions (trains missing ones)")
     args = ap.parse_args()
     require_clips()
+    rows = []
     for clip in args.clips.split(","):
         model = clip_model(clip, args.split, args.steps)
         print(clip, model_path(clip, args.split, args.steps), model.meta, flush=True)
+        if args.report:
+            rows.append(reconstruction_report(clip, model, args.split))
+            print(rows[-1], flush=True)
+    if rows:
+        from common import save_results
+
+        means = {k: round(float(np.mean([r[k] for r in rows])), 2) for k in rows[0] if k.endswith("_db")}
+        print("mean", means)
+        print(save_results(f"clip_models_{args.split}_{args.steps}", {"rows": rows, "mean": means}))
 
 
 if __name__ == "__main__":

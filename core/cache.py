@@ -59,10 +59,10 @@ class CacheEntry:
     def weights_path(self) -> str:
         return os.path.join(self.path, WEIGHTS)
 
-    def load_model(self, backend: str = "auto"):
+    def load_model(self, backend: str = "auto", precision: str = "fp32"):
         from .shot_model import ShotModel
 
-        return ShotModel.load(self.weights_path, onnx_dir=self.path, backend=backend)
+        return ShotModel.load(self.weights_path, onnx_dir=self.path, backend=backend, precision=precision)
 
     def load_latents(self) -> tuple[list[int], np.ndarray]:
         """Frame numbers and their latents (N, 12k, h, w) float32, as computed when the model was trained."""

@@ -225,7 +225,7 @@ class RenderServer:
                         entry = cache.get_or_train(seq, TrainSettings(), train=request.train)
                     except ModelNotFound as exc:
                         raise ModelNotFound(f"{exc} (or turn on VSAE Train to train it from the host)") from None
-                model = entry.load_model(backend="auto")
+                model = entry.load_model(backend="auto", precision=os.environ.get("VSAE_RENDER_PRECISION", "fp32"))
                 with self.lock:
                     self.models[key] = model
         return self.models[key]

@@ -1,8 +1,7 @@
-"""Retime: slow-mo, speed-up or any frame curve, by decoding interpolated latent codes of neighbouring frames."""
+"""Retime: slow-mo, speed-up or any frame curve; in-betweens by optical flow mended by the shot model (hybrid), or
+by decoding interpolated latent codes of neighbouring frames (latent)."""
 
 from __future__ import annotations
-
-import numpy as np
 
 from ...core.retime import FLOW_DETAIL, METHODS, blend_frames, neighbours, output_length, parse_curve, source_time
 from ...errors import ParameterError
@@ -107,8 +106,6 @@ class RetimeNode(NodeDefinition):
             matte = blend_frames(fa.alpha, fb.alpha, alpha) if has_matte else None
             return Frame(rgb=blend_frames(fa.rgb, fb.rgb, alpha), alpha=matte, pixel_type=fa.pixel_type)
         working, matte = self._inbetween(fa, fb, a, b, alpha, params, context)
-        if not has_matte:
-            matte = None
         return Frame(rgb=working_to_frame(working.transpose(2, 0, 1)), alpha=matte, pixel_type=fa.pixel_type)
 
     @staticmethod

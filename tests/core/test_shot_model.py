@@ -48,3 +48,17 @@ def test_auto_backend_is_onnx_on_cuda_else_torch(model):
     assert ShotModel.load(f"{model}/weights.safetensors", onnx_dir=model).resolved_backend() == (
         "onnx" if on_cuda else "torch")
     assert ShotModel.load(f"{model}/weights.safetensors").resolved_backend() == "torch"
+
+
+def test_bf16_precision_is_close_to_fp32_and_fp32_is_the_default(model):
+    from vsae.errors import BackendError
+
+    x = np.random.default_rng(1).uniform(-0.2, 0.8, size=(1, 3, 64, 128)).astype(np.float32)
+    fp32 = ShotModel.load(f"{model}/weights.safetensors", backend="torch")
+    bf16 = ShotModel.load(f"{model}/weights.safetensors", backend="torch", precision="bf16")
+    assert fp32.precision == "fp32"
+    a, b = fp32.reproject(x), bf16.reproject(x)
+    assert b.dtype == np.float32 and not np.array_equal(a, b)  # it really ran in bf16
+    assert np.abs(a - b).max() < 0.05
+    with pytest.raises(BackendError, match="precision 'fp16': expected one of fp32, bf16"):
+        ShotModel.load(f"{model}/weights.safetensors", precision="fp16")
