@@ -49,6 +49,7 @@ if shot != "-":
     c = panel.explorer.map.coords[:40, :2]  # the first 40 frames selected: their average and medoid shown
     panel.map.select_rect(c[:, 0].min(), c[:, 1].min(), c[:, 0].max(), c[:, 1].max())
     panel.show_frame(0)
+    panel.wait_idle()
     app.processEvents()
     panel.grab().save(shot, quality=85)
 print(json.dumps({"open_s": t_open, "latents_s": t_latents}))

@@ -83,6 +83,7 @@ def screenshot(clip: str, k: int, path: str) -> str:
     largest = int(np.bincount(labels).argmax())
     panel.map.select_frames(np.flatnonzero(labels == largest))
     panel.show_frame(int(np.flatnonzero(labels == largest)[0]))
+    panel.wait_idle()
     app.processEvents()
     panel.grab().save(path, quality=85)
     return path

@@ -10,6 +10,9 @@ Nuke 15 and older.
 
 from __future__ import annotations
 
+import concurrent.futures
+import time
+
 import numpy as np
 from qtpy import QtCore, QtGui, QtWidgets
 
@@ -277,6 +280,13 @@ class ExplorePanel(QtWidgets.QWidget):
         self._loop_position = 0
         self._loop_timer = QtCore.QTimer(self)
         self._loop_timer.timeout.connect(self._next_loop_frame)
+        # Decoding runs on one worker thread (torch and ONNX Runtime release the GIL), so the map stays live while
+        # a frame or an average is decoded, even with a training in another process taking the cores.
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="vsae-explore")
+        self._latest: dict[str, int] = {}
+        self._pending: list = []
+        self._collect_timer = QtCore.QTimer(self)
+        self._collect_timer.timeout.connect(self._collect)
 
         controls = QtWidgets.QHBoxLayout()
         for widget in (QtWidgets.QLabel("mode"), self.mode, QtWidgets.QLabel("clusters"), self.clusters,
@@ -315,12 +325,47 @@ class ExplorePanel(QtWidgets.QWidget):
     def _set_mode(self, mode: str) -> None:
         self.map.mode = mode
 
+    def _submit(self, kind: str, compute, apply) -> None:
+        """compute() on the worker thread, then apply(result) on this (the UI) thread; a newer request of the same
+        kind supersedes an older one not yet started (hovering over many dots decodes only the last)."""
+        token = self._latest[kind] = self._latest.get(kind, 0) + 1
+
+        def job():
+            return compute() if self._latest[kind] == token else None
+
+        self._pending.append((kind, token, self._pool.submit(job), apply))
+        if not self._collect_timer.isActive():
+            self._collect_timer.start(10)
+
+    def _collect(self) -> None:
+        waiting = []
+        for kind, token, future, apply in self._pending:
+            if not future.done():
+                waiting.append((kind, token, future, apply))
+            elif token == self._latest[kind]:
+                try:
+                    apply(future.result())
+                except Exception as exc:  # a failed decode is shown, not raised into Qt's event loop
+                    self.info.setText(f"{kind}: {exc}")
+        self._pending = waiting
+        if not waiting:
+            self._collect_timer.stop()
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Process events until every decode asked for is shown (tests and scripts); False on time-out."""
+        end = time.monotonic() + timeout
+        while self._pending and time.monotonic() < end:
+            QtWidgets.QApplication.processEvents()
+            time.sleep(0.002)
+        return not self._pending
+
     def show_frame(self, index: int) -> None:
         """The decoded frame at ``index`` in the preview (hover and click)."""
         if index < 0:
             return
-        self.frame_view.setPixmap(to_pixmap(self.explorer.image(index), self.THUMB))
         self.info.setText(f"frame {self.explorer.frames[index]}")
+        self._submit("frame", lambda: self.explorer.image(index),
+                     lambda image: self.frame_view.setPixmap(to_pixmap(image, self.THUMB)))
 
     def show_selection(self, indices: list) -> None:
         """Decoded average and medoid of the selected frames."""
@@ -328,14 +373,23 @@ class ExplorePanel(QtWidgets.QWidget):
         if not indices:
             self.info.setText("nothing selected")
             return
-        self.average_image = self.explorer.average(indices)
-        self.medoid_index = self.explorer.medoid(indices)
-        self.average_view.setPixmap(to_pixmap(self.average_image, self.THUMB))
-        self.pixel_mean_view.setPixmap(to_pixmap(self.explorer.pixel_mean(indices), self.THUMB))
-        self.medoid_view.setPixmap(to_pixmap(self.explorer.image(self.medoid_index), self.THUMB))
         frames = [self.explorer.frames[i] for i in indices]
-        self.info.setText(f"{len(frames)} frames selected ({frames[0]}..{frames[-1]}); medoid frame "
-                          f"{self.explorer.frames[self.medoid_index]}")
+        self.info.setText(f"{len(frames)} frames selected ({frames[0]}..{frames[-1]}); decoding their average")
+
+        def compute():
+            medoid = self.explorer.medoid(indices)
+            return (self.explorer.average(indices), medoid, self.explorer.pixel_mean(indices),
+                    self.explorer.image(medoid))
+
+        def apply(result):
+            self.average_image, self.medoid_index, pixel_mean, medoid_image = result
+            self.average_view.setPixmap(to_pixmap(self.average_image, self.THUMB))
+            self.pixel_mean_view.setPixmap(to_pixmap(pixel_mean, self.THUMB))
+            self.medoid_view.setPixmap(to_pixmap(medoid_image, self.THUMB))
+            self.info.setText(f"{len(frames)} frames selected ({frames[0]}..{frames[-1]}); medoid frame "
+                              f"{self.explorer.frames[self.medoid_index]}")
+
+        self._submit("selection", compute, apply)
 
     def cluster(self, k: int | None = None) -> np.ndarray:
         labels, meds = self.explorer.clusters(k)
@@ -364,9 +418,12 @@ class ExplorePanel(QtWidgets.QWidget):
         return self.loop_frames
 
     def stop(self) -> None:
-        """Stop the loop playback and the training poll (before the panel goes away)."""
+        """Stop the loop playback, the training poll and the decoding thread (before the panel goes away)."""
         self._loop_timer.stop()
         self.curve.timer.stop()
+        self._collect_timer.stop()
+        self._pending = []
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def closeEvent(self, event):
         self.stop()

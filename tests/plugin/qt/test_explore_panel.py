@@ -75,6 +75,7 @@ def test_a_rectangle_selects_the_frames_inside_and_shows_their_average_and_medoi
     chosen = panel.map.select_rect(x0, y0, x1, y1)
     assert set(chosen) == inside and {0, 1, 2, 3} <= inside
     assert panel.selected_frames == chosen
+    assert panel.wait_idle()  # the average and medoid are decoded off the UI thread
     assert panel.average_image.shape == (64, 128, 3) and np.isfinite(panel.average_image).all()
     assert panel.medoid_index in chosen
     assert not panel.average_view.pixmap().isNull() and not panel.medoid_view.pixmap().isNull()
@@ -94,6 +95,7 @@ def test_the_mouse_hovers_clicks_and_drags(panel, app):
     _settle(app)
     assert panel.info.text() == f"frame {panel.explorer.frames[5]}"
     QtTest.QTest.mouseClick(view, QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier, target)
+    assert panel.wait_idle()
     assert view.current == 5 and not panel.frame_view.pixmap().isNull()
     # A drag over the whole map selects every frame.
     QtTest.QTest.mousePress(view, QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier,
