@@ -44,9 +44,9 @@ def keep_low_frequencies(out: np.ndarray, low: np.ndarray, filter: str = "bicubi
     """``out`` corrected so that its area-downsample matches ``low``: iterative back-projection,
     out += up(low - down(out)), ``steps`` times (one step leaves the error of down(up(.)) != identity).
 
-    out: (H, W, 3) high-res (corrected in place when float32); low: (h, w, 3) the input. Returns (H, W, 3) float32.
+    out: (H, W, 3) high-res (left as it is); low: (h, w, 3) the input. Returns a new (H, W, 3) float32.
     """
-    out = np.ascontiguousarray(out, dtype=np.float32)
+    out = np.array(out, dtype=np.float32)  # a copy: the steps below add in place
     size, low_size = (out.shape[1], out.shape[0]), (low.shape[1], low.shape[0])
     for _ in range(steps):
         out += resize(low - resize(out, low_size), size, filter)
