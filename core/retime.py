@@ -104,7 +104,8 @@ def _flow_grey(working: np.ndarray) -> np.ndarray:
 
 
 # DIS settings by detail. "fine" estimates down to full resolution with denser, longer-refined patches: on the
-# benchmark's dropped frames it gains up to 0.1 dB over "medium" (OpenCV's MEDIUM preset) at 7x the time.
+# benchmark's dropped frames it gains 0.05-0.1 dB over "medium" (OpenCV's MEDIUM preset) on six clips of nine and
+# loses up to 0.1 on surf, tennis and bedroom, for 7x the flow's time.
 FLOW_DETAIL = {
     "medium": {},
     "fine": {"FinestScale": 0, "PatchStride": 2, "GradientDescentIterations": 50},
