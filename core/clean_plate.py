@@ -24,6 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import InputError, ParameterError
+from .retime import flow_grey
 
 FILLS = ("temporal", "surround", "plate")
 
@@ -155,11 +156,6 @@ def surround_fill(x: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return out
 
 
-def _grey8(x: np.ndarray) -> np.ndarray:
-    """Working-range colour -> 8-bit grey for optical flow (the working range is perceptual, (-1, 1))."""
-    return np.round(np.clip(x.mean(axis=2) * 0.5 + 0.5, 0, 1) * 255).astype(np.uint8)
-
-
 def complete_flow(flow: np.ndarray, hole: np.ndarray, near: int = 16, far: int = 40) -> np.ndarray:
     """Replace the flow in and around each part of ``hole`` by an affine motion fitted to a band around it.
 
@@ -205,7 +201,7 @@ def temporal_fill(target: np.ndarray, hole: np.ndarray, others: Sequence[tuple[n
 
     h, w = hole.shape
     guess = surround_fill(target, hole)  # the hole's own content must not steer the flow
-    grey = _grey8(guess)
+    grey = flow_grey(guess)
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     ys, xs = np.nonzero(hole)
@@ -214,7 +210,7 @@ def temporal_fill(target: np.ndarray, hole: np.ndarray, others: Sequence[tuple[n
     for frame, other_hole in others:
         if (taken >= sources).all():
             break
-        flow = complete_flow(dis.calc(grey, _grey8(surround_fill(frame, other_hole)), None), hole)
+        flow = complete_flow(dis.calc(grey, flow_grey(surround_fill(frame, other_hole)), None), hole)
         mx, my = gx[ys, xs] + flow[ys, xs, 0], gy[ys, xs] + flow[ys, xs, 1]
         inside = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
         px, py = np.clip(np.round(mx).astype(int), 0, w - 1), np.clip(np.round(my).astype(int), 0, h - 1)

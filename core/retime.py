@@ -98,7 +98,7 @@ def blend_frames(x_a: np.ndarray, x_b: np.ndarray, alpha: float) -> np.ndarray:
     return ((1.0 - alpha) * x_a + alpha * x_b).astype(np.float32)
 
 
-def _flow_grey(working: np.ndarray) -> np.ndarray:
+def flow_grey(working: np.ndarray) -> np.ndarray:
     """(H, W, 3) working-range colour -> (H, W) uint8 grey for DIS (the working range is perceptual, (-1, 1))."""
     return np.round(np.clip(working.mean(axis=2) * 0.5 + 0.5, 0, 1) * 255).astype(np.uint8)
 
@@ -125,7 +125,7 @@ def flow_pair(a: np.ndarray, b: np.ndarray, detail: str = "fine") -> tuple[np.nd
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     for name, value in FLOW_DETAIL[detail].items():
         getattr(dis, "set" + name)(value)
-    ga, gb = _flow_grey(a), _flow_grey(b)
+    ga, gb = flow_grey(a), flow_grey(b)
     return dis.calc(ga, gb, None), dis.calc(gb, ga, None)
 
 
