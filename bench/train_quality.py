@@ -3,6 +3,7 @@
     python bench/train_quality.py --clips davis-bear --budgets 1m,2m,5m            # train on even, test on odd
     python bench/train_quality.py --clips davis-bear --budgets 5m --set k=48 --set lr=5e-3
     python bench/train_quality.py --clips davis-bear --budgets 1m --init-from-clip davis-blackswan
+    python bench/train_quality.py --clips davis-bear --budgets 1m --train-frames 4     # a 4-frame shot
 
 Each budget is its own training run (the learning-rate schedule spans the budget). PSNR on sRGB display values at
 512x256 (the paper protocol), eval-mode model, one reprojection.
@@ -29,7 +30,8 @@ def reconstruct_psnr(model, working: np.ndarray, display: np.ndarray) -> float:
     return float(np.mean(scores))
 
 
-def run(clip: str, budget_s: float, overrides: dict, split: str, init_state=None, log=True) -> dict:
+def run(clip: str, budget_s: float, overrides: dict, split: str, init_state=None, log=True,
+        train_frames: int | None = None) -> dict:
     from vsae.core.progress import Progress
     from vsae.core.shot_model import ShotModel
     from vsae.core.settings import TrainSettings
@@ -39,6 +41,8 @@ def run(clip: str, budget_s: float, overrides: dict, split: str, init_state=None
     working = display_to_working(display)
     train_idx = np.arange(0, len(display), 2) if split == "even" else np.arange(len(display))
     test_idx = np.arange(1, len(display), 2) if split == "even" else np.array([], int)
+    if train_frames:  # a short shot: its first frames (held-out frames stay the whole clip's)
+        train_idx = train_idx[:train_frames]
     settings = TrainSettings(**{**dict(budget_s=budget_s, checkpoint_every_s=1e9), **overrides})
     t = time.time()
     progress = Progress(f"{clip}", interval=30) if log else None
@@ -46,7 +50,8 @@ def run(clip: str, budget_s: float, overrides: dict, split: str, init_state=None
     if progress:
         progress.close()
     model = ShotModel(settings.model_config, result.state_dict, backend="torch")
-    row = {"clip": clip, "budget_s": budget_s, "split": split, "settings": settings.key_dict(),
+    row = {"clip": clip, "budget_s": budget_s, "split": split, "train_frames": len(train_idx),
+           "settings": settings.key_dict(),
            "steps": result.steps,
            "trained_psnr": reconstruct_psnr(model, working[train_idx], display[train_idx]),
            "heldout_psnr": reconstruct_psnr(model, working[test_idx], display[test_idx]) if len(test_idx) else None,
@@ -74,6 +79,7 @@ def main():
     ap.add_argument("--split", default="even", choices=("even", "all"))
     ap.add_argument("--set", action="append", default=[], help="a TrainSettings field, e.g. k=48")
     ap.add_argument("--init-from-clip", help="train a model on this clip first (5m), warm-start from it")
+    ap.add_argument("--train-frames", type=int, help="train on only the first N frames of the split (a short shot)")
     ap.add_argument("--name", default="train_quality")
     args = ap.parse_args()
     require_clips()
@@ -86,7 +92,7 @@ def main():
         rows.append(donor)
     for clip in args.clips.split(","):
         for b in args.budgets.split(","):
-            row, _ = run(clip, parse_duration(b), overrides, args.split, init_state)
+            row, _ = run(clip, parse_duration(b), overrides, args.split, init_state, train_frames=args.train_frames)
             rows.append(row)
             heldout = "-" if row["heldout_psnr"] is None else f"{row['heldout_psnr']:.2f}"
             print(f"{clip:18s} budget {b:>4s}  steps {row['steps']:5d}  trained {row['trained_psnr']:.2f} dB  "

@@ -78,29 +78,35 @@ class ShotModel:
     # --- backends -------------------------------------------------------------------------------------------------
 
     def resolved_backend(self) -> str:
-        """The backend ``auto`` stands for, fastest first (measured by bench/inference_speed.py):
-        ONNX Runtime on CUDA, then torch (CUDA, or CPU: as fast as ONNX Runtime's CPU provider at 512x256 and
-        faster above), then ONNX Runtime on CPU where torch is missing."""
+        """The backend ``auto`` stands for, fastest first (bench/node_speed.py, bench/inference_speed.py):
+        torch when the precision is bf16 (only torch runs it); ONNX Runtime on CUDA; torch on CUDA; ONNX Runtime on
+        the CPU when the graphs are exported (the nodes render as fast or faster there: Retime's decode 1.8-2.6x,
+        Upres at 1080p 1.0-1.1x); torch otherwise."""
         if self.backend != "auto":
             return self.backend
         has_graphs = bool(self.onnx_dir) and all(
             os.path.exists(os.path.join(self.onnx_dir, f"{g}.onnx")) for g in ONNX_GRAPHS)
+        try:
+            import torch
+        except ImportError:
+            torch = None
+        if self.precision == "bf16":
+            if torch is None:
+                raise BackendError("precision bf16 needs torch, which is not installed")
+            return "torch"
         if has_graphs:
             from .inference import onnx_providers
 
             try:
-                if "CUDAExecutionProvider" in onnx_providers():
-                    return "onnx"
+                providers = onnx_providers()
             except ImportError:
-                pass
-        try:
-            import torch  # noqa: F401
-
-            return "torch"
-        except ImportError:
-            if has_graphs:
+                providers = None
+            if providers is not None and (
+                    "CUDAExecutionProvider" in providers or torch is None or not torch.cuda.is_available()):
                 return "onnx"
-            raise BackendError("no inference backend: install torch or onnxruntime") from None
+        if torch is not None:
+            return "torch"
+        raise BackendError("no inference backend: install torch, or onnxruntime and export the model's graphs")
 
     def torch_module(self):
         """The eval-mode torch module (built on first use)."""
