@@ -17,6 +17,18 @@ def onnx_providers() -> list[str]:
     return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
 
 
+def onnx_threads() -> int:
+    """Threads for ONNX Runtime: ``$OMP_NUM_THREADS`` when set (the farm's usual per-task limit, which torch also
+    obeys), else 0 = ONNX Runtime's own choice (one per physical core)."""
+    import os
+
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    try:
+        return max(0, int(value)) if value else 0
+    except ValueError:
+        raise BackendError(f"OMP_NUM_THREADS={value!r}: expected a whole number of threads") from None
+
+
 def onnx_session(path: str):
     """An ONNX Runtime session for one graph, full graph optimisation, on ``onnx_providers()``."""
     try:
@@ -25,6 +37,7 @@ def onnx_session(path: str):
         raise BackendError("backend onnx: onnxruntime is not installed (pip install onnxruntime)") from exc
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.intra_op_num_threads = onnx_threads()
     try:
         return ort.InferenceSession(path, sess_options=opts, providers=onnx_providers())
     except Exception as exc:  # onnxruntime raises its own exception types

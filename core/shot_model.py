@@ -80,8 +80,8 @@ class ShotModel:
     def resolved_backend(self) -> str:
         """The backend ``auto`` stands for, fastest first (bench/node_speed.py, bench/inference_speed.py):
         torch when the precision is bf16 (only torch runs it); ONNX Runtime on CUDA; torch on CUDA; ONNX Runtime on
-        the CPU when the graphs are exported (the nodes render as fast or faster there: Retime's decode 1.8-2.6x,
-        Upres at 1080p 1.0-1.1x); torch otherwise."""
+        the CPU when the graphs are exported (as fast or faster there on this CPU: reconstruct 1.35-1.45x, Retime
+        1.4-1.8x, Upres at 1080p level); torch otherwise."""
         if self.backend != "auto":
             return self.backend
         has_graphs = bool(self.onnx_dir) and all(

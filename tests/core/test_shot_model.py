@@ -44,12 +44,25 @@ def test_onnx_and_torch_agree_within_1e3_at_any_size(model):
 def test_auto_backend_is_onnx_where_graphs_exist_torch_without_them_or_for_bf16(model):
     import torch
 
-    on_torch_cuda = torch.cuda.is_available()
+    from vsae.core.inference import onnx_providers
+
+    torch_beats_onnx = torch.cuda.is_available() and "CUDAExecutionProvider" not in onnx_providers()
     with_graphs = ShotModel.load(f"{model}/weights.safetensors", onnx_dir=model)
-    assert with_graphs.resolved_backend() == ("torch" if on_torch_cuda else "onnx")
+    assert with_graphs.resolved_backend() == ("torch" if torch_beats_onnx else "onnx")
     assert ShotModel.load(f"{model}/weights.safetensors").resolved_backend() == "torch"
     bf16 = ShotModel.load(f"{model}/weights.safetensors", onnx_dir=model, precision="bf16")
     assert bf16.resolved_backend() == "torch"  # ONNX Runtime would quietly render fp32
+
+
+def test_onnx_runtime_obeys_the_farm_thread_limit(model, monkeypatch):
+    from vsae.core.inference import onnx_session
+    from vsae.errors import BackendError
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert onnx_session(f"{model}/decoder.onnx").get_session_options().intra_op_num_threads == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "two")
+    with pytest.raises(BackendError, match="OMP_NUM_THREADS='two'"):
+        onnx_session(f"{model}/decoder.onnx")
 
 
 def test_bf16_precision_is_close_to_fp32_and_fp32_is_the_default(model):
