@@ -46,6 +46,7 @@ class ShotModel:
         self._torch = None
         self._device = None
         self._ort: dict = {}
+        self._resolved: str | None = None
 
     # --- files ----------------------------------------------------------------------------------------------------
 
@@ -84,6 +85,11 @@ class ShotModel:
         1.4-1.8x, Upres at 1080p level); torch otherwise."""
         if self.backend != "auto":
             return self.backend
+        if self._resolved is None:  # every encode/decode asks: probe files and providers once
+            self._resolved = self._resolve_auto()
+        return self._resolved
+
+    def _resolve_auto(self) -> str:
         has_graphs = bool(self.onnx_dir) and all(
             os.path.exists(os.path.join(self.onnx_dir, f"{g}.onnx")) for g in ONNX_GRAPHS)
         try:
