@@ -15,6 +15,11 @@ The key hashes the bytes of every frame file (xxh3-128) with the settings, so a 
 finds the same model. Hashing reads every file once; the index maps the stat-only identity of the files to the key
 so that later look-ups (a node rendering one frame) read no pixels. Entries are built in a temp folder and renamed
 into place, so a reader sees a whole entry or none.
+
+Each entry's manifest records an xxh3-128 checksum of every file in it; a file is checked against it once per
+process before it is used, so a flipped bit is an error naming the entry, never wrong pixels. One damaged entry is
+reported for itself only: listing, ``rm``, ``gc`` and every other entry keep working. A published cache may be
+read-only: look-ups never write (the index is an optimisation, skipped when it cannot be written).
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ import numpy as np
 import xxhash
 
 from .. import __version__
-from ..errors import CacheError, ModelNotFound
+from ..errors import CacheError, ModelNotFound, TrainingError
+from .output_files import follow_umask
 from .sequence import ShotSequence
 
 CACHE_FORMAT = 1
@@ -39,6 +45,9 @@ MANIFEST = "manifest.json"
 WEIGHTS = "weights.safetensors"
 LATENTS = "latents.safetensors"
 TRAINING_LOG = "progress.jsonl"  # in partial/<key>/ while a training runs: its loss curve, for the Explore panel
+# What a manifest must hold for the entry to be usable (the rest is informative).
+MANIFEST_FIELDS = {"key": str, "source": dict, "training_size": list, "settings": dict, "metrics": dict}
+_VERIFIED: dict = {}  # (path, size, mtime_ns, inode) -> checksum already checked in this process
 
 
 def default_root() -> str:
@@ -47,29 +56,80 @@ def default_root() -> str:
     return os.environ.get("VSAE_CACHE") or user_cache_dir("vsae", appauthor=False)
 
 
+def file_checksum(path: str) -> str:
+    """xxh3-128 of a file's bytes (several GB/s: a model's files take milliseconds)."""
+    h = xxhash.xxh3_128()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 @dataclass
 class CacheEntry:
-    """One cached shot model on disk."""
+    """One cached shot model on disk. ``damage`` says what is wrong with an entry that cannot be used."""
 
     key: str
     path: str
     manifest: dict
+    damage: str | None = None
 
     @property
     def weights_path(self) -> str:
         return os.path.join(self.path, WEIGHTS)
 
-    def load_model(self, backend: str = "auto", precision: str = "fp32"):
-        from .shot_model import ShotModel
+    def verify(self, names=None, memo: bool = True) -> None:
+        """Check files of the entry (default: all its manifest lists) against their recorded checksums.
 
+        Raises CacheError naming the entry and file on a mismatch or a missing file. With ``memo`` a file already
+        checked by this process (same size, time and inode) is not read again. Entries made before checksums were
+        recorded have none to check.
+        """
+        sums = self.manifest.get("files") or {}
+        for name in (sums if names is None else [n for n in names if n in sums]):
+            path = os.path.join(self.path, name)
+            try:
+                st = os.stat(path)
+            except OSError:
+                raise CacheError(f"cache entry {self.key}: {name} is missing; remove the entry with "
+                                 f"`vsae cache rm {self.key}`") from None
+            stamp = (path, st.st_size, st.st_mtime_ns, st.st_ino)
+            if memo and _VERIFIED.get(stamp) == sums[name]:
+                continue
+            if file_checksum(path) != sums[name]:
+                raise CacheError(f"cache entry {self.key}: {name} does not match its checksum (damaged on disk); "
+                                 f"remove the entry with `vsae cache rm {self.key}` and train again")
+            _VERIFIED[stamp] = sums[name]
+
+    def load_model(self, backend: str = "auto", precision: str = "fp32"):
+        from .shot_model import ONNX_GRAPHS, ShotModel
+
+        self.verify([WEIGHTS] + [f"{g}.onnx" for g in ONNX_GRAPHS])
         return ShotModel.load(self.weights_path, onnx_dir=self.path, backend=backend, precision=precision)
 
     def load_latents(self) -> tuple[list[int], np.ndarray]:
         """Frame numbers and their latents (N, 12k, h, w) float32, as computed when the model was trained."""
         from safetensors.numpy import load_file
 
+        self.verify([LATENTS])
         data = load_file(os.path.join(self.path, LATENTS))
         return [int(f) for f in data["frames"]], data["latents"]
+
+
+def manifest_damage(manifest, key: str) -> str | None:
+    """What makes a manifest unusable (missing or mistyped fields, another key), or None."""
+    if not isinstance(manifest, dict):
+        return "manifest is not a JSON object"
+    for name, kind in MANIFEST_FIELDS.items():
+        if not isinstance(manifest.get(name), kind):
+            return f"manifest has no valid {name!r}"
+    if manifest["key"] != key:
+        return f"manifest names another key ({manifest['key']})"
+    source = manifest["source"]
+    if not isinstance(source.get("label"), str) or not isinstance(source.get("frames"), list) or len(
+            source["frames"]) != 2:
+        return "manifest has no valid source label and frames"
+    return None
 
 
 def settings_digest(settings_key: dict) -> str:
@@ -141,16 +201,27 @@ class ModelCache:
 
     # --- look-up ------------------------------------------------------------------------------------------------
 
-    def get(self, key: str) -> CacheEntry | None:
+    def read_entry(self, key: str) -> CacheEntry | None:
+        """The entry of ``key`` as it is on disk, damaged or not (``damage`` says); None when there is none."""
         path = self.entry_path(key)
-        try:
-            with open(os.path.join(path, MANIFEST)) as fh:
-                manifest = json.load(fh)
-        except FileNotFoundError:
+        if not os.path.isdir(path):
             return None
+        try:
+            with open(os.path.join(path, MANIFEST), "rb") as fh:
+                manifest = json.loads(fh.read().decode("utf-8"))
+        except FileNotFoundError:
+            return CacheEntry(key, path, {}, damage="no manifest.json")
         except (OSError, ValueError) as exc:
-            raise CacheError(f"{path}: damaged cache entry ({exc}); remove it with `vsae cache rm {key}`") from exc
-        return CacheEntry(key, path, manifest)
+            return CacheEntry(key, path, {}, damage=f"manifest.json unreadable ({' '.join(str(exc).split())})")
+        damage = manifest_damage(manifest, key)
+        return CacheEntry(key, path, manifest if damage is None else {}, damage=damage)
+
+    def get(self, key: str) -> CacheEntry | None:
+        """The usable entry of ``key``, None when there is none; CacheError naming the entry when it is damaged."""
+        entry = self.read_entry(key)
+        if entry is not None and entry.damage:
+            raise CacheError(f"cache entry {key}: damaged ({entry.damage}); remove it with `vsae cache rm {key}`")
+        return entry
 
     def find(self, seq: ShotSequence, settings_key: dict, hash_content: bool = True) -> CacheEntry | None:
         """The cached model for this shot and settings, or None.
@@ -169,16 +240,26 @@ class ModelCache:
     def _find_by_stat(self, seq: ShotSequence, settings_key: dict) -> CacheEntry | None:
         try:
             with open(self._lookup_path(seq, settings_key)) as fh:
-                return self.get(json.load(fh)["key"])
-        except (OSError, ValueError, KeyError):
+                key = json.load(fh)["key"]
+        except (OSError, ValueError, KeyError, TypeError):
             return None  # no record (or no cache yet)
+        if not isinstance(key, str) or not key.isalnum():
+            return None  # a damaged record: the content hash finds the entry
+        return self.get(key)
 
     def _remember(self, lookup: str, key: str) -> None:
-        self._dir("index")
+        """Record a look-up in the index, if the cache can be written (a published cache may be read-only)."""
         tmp = f"{lookup}.tmp-{uuid.uuid4().hex}"
-        with open(tmp, "w") as fh:
-            json.dump({"key": key}, fh)
-        os.replace(tmp, lookup)
+        try:
+            os.makedirs(os.path.dirname(lookup), exist_ok=True)
+            with open(tmp, "w") as fh:
+                json.dump({"key": key}, fh)
+            os.replace(tmp, lookup)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
     # --- training -----------------------------------------------------------------------------------------------
 
@@ -192,8 +273,6 @@ class ModelCache:
         settings_key = settings.key_dict()
         if init_state is not None:  # a warm-started model is another model: the donor's weights join the key
             settings_key["init"] = state_digest(init_state)
-        if train:
-            self._dir("models")  # an unwritable cache fails here, before minutes of hashing and training
         entry = self._find_by_stat(seq, settings_key)
         if entry is not None:
             return entry
@@ -203,6 +282,7 @@ class ModelCache:
             raise ModelNotFound(f"{seq.label}: no trained model in the cache {self.root} for these settings; "
                                 f"train one with `vsae train`")
         if entry is None:
+            self._dir("models")  # an unwritable cache fails here, before minutes of training
             entry = self._train_locked(key, seq, settings, init_state, progress)
         self._remember(self._lookup_path(seq, settings_key), key)
         return entry
@@ -239,9 +319,14 @@ class ModelCache:
         from .progress import TrainingLog
 
         log = TrainingLog(os.path.join(os.path.dirname(ckpt), TRAINING_LOG), inner=progress, label=seq.label)
-        result = train(frames, settings, checkpoint_path=ckpt, init_state=init_state, progress=log)
+        try:
+            result = train(frames, settings, checkpoint_path=ckpt, init_state=init_state, progress=log)
+        except TrainingError:
+            shutil.rmtree(os.path.dirname(ckpt), ignore_errors=True)  # a diverged run is not one to resume or show
+            raise
         tmp = tempfile.mkdtemp(prefix=f".{key}.", dir=self._dir("models"))
         try:
+            follow_umask(tmp, folder=True)  # other users' farm tasks read the models one task trained
             model = ShotModel(settings.model_config, result.state_dict,
                               meta={"key": key, "source": seq.label, "settings": settings.to_dict()})
             model.save(os.path.join(tmp, WEIGHTS))
@@ -250,8 +335,12 @@ class ModelCache:
             export_onnx(model, tmp)
             _save_latents(model, frames, seq.frames, os.path.join(tmp, LATENTS))
             manifest = self._manifest(key, seq, settings, frames, result)
+            for name in os.listdir(tmp):  # safetensors writes 0600 whatever the umask
+                follow_umask(os.path.join(tmp, name))
+            manifest["files"] = {name: file_checksum(os.path.join(tmp, name)) for name in sorted(os.listdir(tmp))}
             with open(os.path.join(tmp, MANIFEST), "w") as fh:
                 json.dump(manifest, fh, indent=2)
+            follow_umask(os.path.join(tmp, MANIFEST))
             os.replace(tmp, self.entry_path(key))
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -278,25 +367,45 @@ class ModelCache:
 
     # --- management ---------------------------------------------------------------------------------------------
 
-    def entries(self) -> list[CacheEntry]:
+    def keys(self) -> list[str]:
+        """Every entry's key (its folder name), damaged or not."""
         root = os.path.join(self.root, "models")
         if not os.path.isdir(root):
             return []
-        out = []
-        for name in sorted(os.listdir(root)):
-            if not name.startswith("."):
-                entry = self.get(name)
-                if entry is not None:
-                    out.append(entry)
-        return out
+        return [name for name in sorted(os.listdir(root))
+                if not name.startswith(".") and os.path.isdir(os.path.join(root, name))]
 
-    def resolve(self, key_prefix: str) -> CacheEntry:
-        """The entry whose key starts with ``key_prefix`` (at least 6 characters, unambiguous)."""
-        matches = [e for e in self.entries() if e.key.startswith(key_prefix)]
+    def entries(self, include_damaged: bool = False) -> list[CacheEntry]:
+        """Every entry; damaged ones (``entry.damage`` set) only when asked for."""
+        out = [self.read_entry(key) for key in self.keys()]
+        return [e for e in out if e is not None and (include_damaged or not e.damage)]
+
+    def resolve_key(self, key_prefix: str) -> str:
+        """The key that starts with ``key_prefix`` (at least 6 characters, unambiguous), damaged entries included."""
+        matches = [k for k in self.keys() if k.startswith(key_prefix)]
         if len(key_prefix) < 6 or len(matches) != 1:
             why = "no entry" if not matches else "give at least 6 characters" if len(key_prefix) < 6 else "ambiguous"
             raise CacheError(f"cache key {key_prefix!r}: {why} in {self.root}")
         return matches[0]
+
+    def resolve(self, key_prefix: str) -> CacheEntry:
+        """The usable entry whose key starts with ``key_prefix``; CacheError naming it when it is damaged."""
+        return self.get(self.resolve_key(key_prefix))
+
+    def verify(self) -> list[tuple[str, str | None]]:
+        """(key, problem) for every entry: its manifest, and every file read again against its checksum; problem
+        is None for a sound entry."""
+        report = []
+        for key in self.keys():
+            entry = self.read_entry(key)
+            problem = entry.damage
+            if problem is None:
+                try:
+                    entry.verify(memo=False)
+                except CacheError as exc:
+                    problem = str(exc).split(": ", 1)[1]
+            report.append((key, problem))
+        return report
 
     def remove(self, key: str) -> None:
         with self._lock(key):
@@ -337,11 +446,14 @@ class ModelCache:
                         removed.append(os.path.join(partial, key))
             except Timeout:
                 continue  # a training holds it
-        if older_than_s is not None:
-            for entry in self.entries():
-                if time.time() - os.path.getmtime(os.path.join(entry.path, MANIFEST)) > older_than_s:
-                    self.remove(entry.key)
-                    removed.append(entry.path)
+        for entry in self.entries(include_damaged=True):
+            if entry.damage and time.time() - os.path.getmtime(entry.path) > 3600:
+                self.remove(entry.key)  # an unusable manifest (entries appear whole, so this is damage, not a write)
+                removed.append(entry.path)
+            elif older_than_s is not None and not entry.damage and (
+                    time.time() - os.path.getmtime(os.path.join(entry.path, MANIFEST)) > older_than_s):
+                self.remove(entry.key)
+                removed.append(entry.path)
         return removed
 
 

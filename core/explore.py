@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import ParameterError
+from .output_files import write_atomic
 
 MAP_FILE = "map.safetensors"
 
@@ -37,10 +38,9 @@ class ShotMap:
     def save(self, path: str) -> None:
         from safetensors.numpy import save_file
 
-        tmp = f"{path}.tmp-{os.getpid()}"
-        save_file({"frames": self.frames.astype(np.int64), "coords": self.coords, "mean": self.mean,
-                   "basis": self.basis, "explained": self.explained}, tmp)
-        os.replace(tmp, path)
+        tensors = {"frames": self.frames.astype(np.int64), "coords": self.coords, "mean": self.mean,
+                   "basis": self.basis, "explained": self.explained}
+        write_atomic(path, lambda tmp: save_file(tensors, tmp))
 
     @classmethod
     def load(cls, path: str) -> "ShotMap":
@@ -90,11 +90,17 @@ def shot_map(entry, components: int = CLUSTER_COMPONENTS) -> tuple[ShotMap, np.n
     frames, latents = entry.load_latents()
     path = os.path.join(entry.path, MAP_FILE)
     if os.path.exists(path):
-        stored = ShotMap.load(path)
-        if list(stored.frames) == list(frames) and stored.coords.shape[1] >= components:
+        try:
+            stored = ShotMap.load(path)
+        except Exception:  # damaged: it is derived data, made again below
+            stored = None
+        if stored is not None and list(stored.frames) == list(frames) and stored.coords.shape[1] >= components:
             return stored, latents
     made = latent_map(latents, frames, components)
-    made.save(path)
+    try:
+        made.save(path)
+    except Exception:  # OSError, or safetensors' own error: a read-only (published) cache; made again next time
+        pass
     return made, latents
 
 

@@ -20,8 +20,9 @@ import fileseq
 import numpy as np
 import xxhash
 
-from ..errors import InputError, ParameterError
+from ..errors import InputError, OutputError, ParameterError
 from . import colour
+from .output_files import follow_umask
 
 IMAGE_EXTENSIONS = {".exr", ".sxr", ".dpx", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
 MOVIE_EXTENSIONS = {".mp4", ".mov", ".m4v", ".avi", ".mkv"}
@@ -81,6 +82,21 @@ class ShotSequence:
     def __len__(self) -> int:
         return len(self.frames)
 
+    def files(self) -> dict[int, str]:
+        """Frame number -> file path (a movie's frames all name the movie)."""
+        return dict(self._paths)
+
+    def check_sizes(self, size: tuple[int, int] | None = None) -> tuple[int, int]:
+        """(width, height) shared by every frame, from the files' headers (no pixels read); raises InputError
+        naming the first frame that differs from ``size`` (default: the first frame's)."""
+        expected = size or self.size
+        whose = "the shot's first frame" if size is None else "the source"
+        for frame, path in self._paths.items():
+            got = image_size(path)
+            if got != tuple(expected):
+                raise InputError(f"{path}: frame {frame} is {got[0]}x{got[1]}, {whose} is {expected[0]}x{expected[1]}")
+        return tuple(expected)
+
     def path(self, frame: int) -> str:
         try:
             return self._paths[frame]
@@ -137,6 +153,12 @@ class MovieSequence(ShotSequence):
     @property
     def size(self) -> tuple[int, int]:
         return self._width, self._height
+
+    def check_sizes(self, size: tuple[int, int] | None = None) -> tuple[int, int]:
+        if size is not None and tuple(size) != self.size:
+            raise InputError(f"{self.movie_path}: frames are {self.size[0]}x{self.size[1]}, "
+                             f"expected {size[0]}x{size[1]}")
+        return self.size
 
     def read(self, frame: int, keep_extra: bool = False, premultiplied: bool = True) -> Frame:
         import cv2
@@ -308,11 +330,13 @@ def read_image(path: str, keep_extra: bool = False, colorspace: str = "auto", pr
     if pixels is None or err:
         raise InputError(f"{path}: cannot read pixels ({(err or oiio.geterror()).strip() or 'corrupt file'})")
     pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
-    bad = int(np.count_nonzero(~np.isfinite(pixels)))
-    if bad:
-        raise InputError(f"{path}: {bad} pixel values are NaN or Inf")
     names = list(spec.channelnames) or [f"c{i}" for i in range(spec.nchannels)]
     rgb, alpha, extra = _split_channels(pixels, names, spec.alpha_channel, path)
+    # Only the channels used count: a depth channel of Inf (the sky) does not refuse a shot that drops it.
+    for name, plane in [("colour", rgb), ("alpha", alpha)] + (list(extra.items()) if keep_extra else []):
+        bad = 0 if plane is None else int(np.count_nonzero(~np.isfinite(plane)))
+        if bad:
+            raise InputError(f"{path}: {bad} {name} values are NaN or Inf")
     pixel_type = _pixel_type_of(spec)
     rgb = _to_linear(rgb, pixel_type, colorspace, path)
     if alpha is not None and premultiplied:
@@ -324,19 +348,25 @@ def _split_channels(pixels: np.ndarray, names: list[str], alpha_index: int, path
     """RGB, alpha and the other channels by name; alpha is the channel named A/alpha, else the one the file's
     header marks as alpha (never guessed from position: a fourth channel may be depth)."""
     index = {n: i for i, n in enumerate(names)}
-    if all(n in index for n in ("R", "G", "B")):
-        rgb = pixels[:, :, [index["R"], index["G"], index["B"]]]
-    elif pixels.shape[2] >= 3:
-        rgb = pixels[:, :, :3]
-    elif pixels.shape[2] in (1, 2):
-        rgb = np.repeat(pixels[:, :, :1], 3, axis=2)  # greyscale (with or without alpha)
-    else:
-        raise InputError(f"{path}: no colour channels")
     a_name = next((n for n in names if n in _ALPHA_NAMES), None)
     if a_name is None and 0 <= alpha_index < len(names):
         a_name = names[alpha_index]
+    colour_names = [n for n in names if n != a_name]
+    if all(n in index for n in ("R", "G", "B")):
+        colour_names = ["R", "G", "B"]
+        rgb = pixels[:, :, [index["R"], index["G"], index["B"]]]
+    elif len(colour_names) >= 3:
+        colour_names = colour_names[:3]
+        rgb = pixels[:, :, [index[n] for n in colour_names]]
+    elif len(colour_names) == 2:  # two colour channels (R and G, say): both kept, blue empty
+        rgb = np.concatenate([pixels[:, :, [index[n] for n in colour_names]],
+                              np.zeros(pixels.shape[:2] + (1,), np.float32)], axis=2)
+    elif len(colour_names) == 1:
+        rgb = np.repeat(pixels[:, :, index[colour_names[0]]:index[colour_names[0]] + 1], 3, axis=2)  # greyscale
+    else:
+        raise InputError(f"{path}: no colour channels")
     alpha = pixels[:, :, index[a_name]:index[a_name] + 1].copy() if a_name else None
-    used = {"R", "G", "B", a_name} if "R" in index else set(names[:3]) | {a_name}
+    used = set(colour_names) | {a_name}
     extra = {n: pixels[:, :, i].copy() for i, n in enumerate(names) if n not in used}
     return np.ascontiguousarray(rgb), alpha, extra
 
@@ -386,9 +416,7 @@ def write_image(path: str, frame: Frame, pixel_type: str | None = None, colorspa
     pixel_type = pixel_type or frame.pixel_type
     if pixel_type not in PIXEL_TYPES:
         raise ParameterError(f"pixel type {pixel_type!r}: expected one of {', '.join(PIXEL_TYPES)}")
-    ext = Path(path).suffix.lower()
-    if ext not in IMAGE_EXTENSIONS:
-        raise ParameterError(f"{path}: cannot write {ext!r} files (use {', '.join(sorted(IMAGE_EXTENSIONS))})")
+    ext = check_image_extension(path)
     if ext in (".jpg", ".jpeg") and pixel_type != "uint8":
         pixel_type = "uint8"
     if ext == ".png" and pixel_type in ("half", "float"):
@@ -403,6 +431,9 @@ def write_image(path: str, frame: Frame, pixel_type: str | None = None, colorspa
         planes.append(plane[:, :, None])
         names.append(name)
     pixels = np.concatenate(planes, axis=2).astype(np.float32)
+    if not np.isfinite(pixels).all():  # a diverged model, say: a NaN plate in the comp is worse than no frame
+        raise OutputError(f"{path}: {int(np.count_nonzero(~np.isfinite(pixels)))} rendered values are NaN or Inf; "
+                          f"not written")
     type_desc = {"uint8": oiio.UINT8, "uint16": oiio.UINT16, "half": oiio.HALF, "float": oiio.FLOAT}[pixel_type]
     if pixel_type == "half":
         pixels = np.clip(pixels, -65504.0, 65504.0)  # half's finite range: beyond it a half file would hold Inf
@@ -417,11 +448,16 @@ def write_image(path: str, frame: Frame, pixel_type: str | None = None, colorspa
         spec.attribute("compression", compression)
     elif ext == ".exr":
         spec.attribute("compression", "zip")
+    spec.attribute("DateTime", "")  # none: a farm re-render of a frame is byte-identical
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=ext, dir=folder)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=ext, dir=folder)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
     os.close(fd)
     try:
+        follow_umask(tmp)
         out = oiio.ImageOutput.create(path)
         if out is None:
             raise InputError(f"{path}: no writer ({oiio.geterror().strip()})")
@@ -431,12 +467,36 @@ def write_image(path: str, frame: Frame, pixel_type: str | None = None, colorspa
         err = out.geterror()
         out.close()
         if not ok:
-            raise InputError(f"{path}: write failed ({err.strip()})")
+            raise OutputError(f"{path}: write failed ({err.strip()})")
         os.replace(tmp, path)
+    except OSError as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def check_image_extension(path: str) -> str:
+    """The lower-case extension of an image file vsae can write; OutputError otherwise."""
+    ext = Path(path).suffix.lower()
+    if ext not in IMAGE_EXTENSIONS:
+        raise OutputError(f"{path}: cannot write {ext or 'extension-less'!r} files "
+                          f"(use {', '.join(sorted(IMAGE_EXTENSIONS))})")
+    return ext
+
+
+def output_paths(pattern: str, frames: Iterable[int], inputs: Iterable = ()) -> dict[int, str]:
+    """Frame -> file of an image output pattern, checked before any work: a frame field, an image extension vsae
+    writes, a folder that takes files, and no file of ``inputs`` (ShotSequences) overwritten or extended."""
+    from .output_files import check_outputs
+
+    check_image_extension(pattern)
+    paths = {int(f): output_path(pattern, f) for f in frames}
+    check_outputs(paths.values(), inputs)
+    return paths
 
 
 def output_path(pattern: str, frame: int) -> str:

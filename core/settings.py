@@ -3,6 +3,7 @@ so the CLI and host adapters can build and check them in milliseconds."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, fields
 
@@ -112,8 +113,8 @@ class TrainSettings:
             raise ParameterError("training needs --budget or --steps")
         if self.steps is not None and self.steps < 1:
             raise ParameterError(f"--steps {self.steps}: must be at least 1")
-        if self.budget_s is not None and self.budget_s <= 0:
-            raise ParameterError(f"--budget {self.budget_s}: must be more than zero")
+        if self.budget_s is not None and not (math.isfinite(self.budget_s) and self.budget_s > 0):
+            raise ParameterError(f"--budget {self.budget_s}: must be a finite duration above zero")
         if self.batch < 1:
             raise ParameterError(f"--batch {self.batch}: must be at least 1")
         if self.crop is not None and (self.crop < STRIDE or self.crop % STRIDE):
@@ -124,10 +125,12 @@ class TrainSettings:
             raise ParameterError(f"--train-scale {self.train_scale}: expected 0 < scale <= 1")
         if self.precision not in ("auto", "bf16", "fp32"):
             raise ParameterError(f"--precision {self.precision!r}: expected auto, bf16 or fp32")
-        if self.motion_weight < 0:
-            raise ParameterError(f"--motion-weight {self.motion_weight}: must be 0 or more")
-        if not self.lr > 0:
-            raise ParameterError(f"--lr {self.lr}: must be more than zero")
+        if not (math.isfinite(self.motion_weight) and self.motion_weight >= 0):
+            raise ParameterError(f"--motion-weight {self.motion_weight}: must be a finite number, 0 or more")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ParameterError(f"--lr {self.lr}: must be a finite number above zero")
+        if not 0 <= self.seed < 2 ** 32:
+            raise ParameterError(f"--seed {self.seed}: expected 0 .. {2 ** 32 - 1}")
 
     @property
     def model_config(self) -> ModelConfig:

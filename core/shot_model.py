@@ -54,10 +54,11 @@ class ShotModel:
         """Weights as safetensors with the config and metadata in its header; temp name then rename."""
         from safetensors.torch import save_file
 
-        tmp = f"{path}.tmp-{os.getpid()}"
-        save_file({k: v.contiguous() for k, v in self.state.items()}, tmp,
-                  metadata={"vsae_config": json.dumps(self.config.to_dict()), "vsae_meta": json.dumps(self.meta)})
-        os.replace(tmp, path)
+        from .output_files import write_atomic
+
+        write_atomic(path, lambda tmp: save_file(
+            {k: v.contiguous() for k, v in self.state.items()}, tmp,
+            metadata={"vsae_config": json.dumps(self.config.to_dict()), "vsae_meta": json.dumps(self.meta)}))
 
     @classmethod
     def load(cls, path: str, onnx_dir: str | None = None, backend: str = "auto",

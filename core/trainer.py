@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
-from ..errors import InputError, ParameterError
+from ..errors import InputError, ParameterError, TrainingError
 from .model import STRIDE, ShotAutoencoder, pad_to_stride
 from .progress import Progress
 from .settings import TrainSettings
@@ -163,9 +163,9 @@ def save_checkpoint(path: str, model: torch.nn.Module, opt: torch.optim.Optimize
                 tensors[f"opt.{i}.{name}"] = st[name].detach().cpu().contiguous()
         if "step" in st:
             tensors[f"opt.{i}.step"] = torch.as_tensor(st["step"], dtype=torch.float32).reshape(1)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    save_file(tensors, tmp, metadata={"vsae": json.dumps(meta)})
-    os.replace(tmp, path)
+    from .output_files import write_atomic
+
+    write_atomic(path, lambda tmp: save_file(tensors, tmp, metadata={"vsae": json.dumps(meta)}))
 
 
 def load_checkpoint(path: str, model: torch.nn.Module, opt: torch.optim.Optimizer) -> dict:
@@ -184,6 +184,20 @@ def load_checkpoint(path: str, model: torch.nn.Module, opt: torch.optim.Optimize
                 "exp_avg_sq": tensors[f"opt.{i}.exp_avg_sq"].to(p.device),
             }
     return meta
+
+
+def _discard_checkpoint(path: str, exc: Exception, progress) -> None:
+    message = f"discarding the damaged checkpoint {path} ({type(exc).__name__}: {exc}); training starts again"
+    if progress is not None:
+        progress.note(" ".join(message.split()))
+    else:
+        import warnings
+
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 @torch.no_grad()
@@ -234,21 +248,36 @@ def train(frames: np.ndarray, settings: TrainSettings, checkpoint_path: str | No
     rng = np.random.default_rng(settings.seed)
     device = training_device()
     data = prepare_frames(frames)  # stays in host memory; batches go to the device
-    model = ShotAutoencoder(settings.model_config).to(device, memory_format=torch.channels_last)
-    if init_state is not None:
-        try:
-            model.load_state_dict(init_state)
-        except RuntimeError as exc:
-            raise ParameterError(f"--init-from: weights do not fit {settings.model_config}") from exc
-    opt = torch.optim.Adam(model.parameters(), lr=settings.lr, betas=(0.9, 0.99))
+    if init_state is not None and not all(torch.isfinite(v).all() for v in init_state.values()
+                                          if torch.is_floating_point(v)):
+        raise ParameterError("--init-from: the weights hold NaN or Inf values")
+
+    def fresh():
+        net = ShotAutoencoder(settings.model_config).to(device, memory_format=torch.channels_last)
+        if init_state is not None:
+            try:
+                net.load_state_dict(init_state)
+            except RuntimeError as exc:
+                raise ParameterError(f"--init-from: weights do not fit {settings.model_config}") from exc
+        return net, torch.optim.Adam(net.parameters(), lr=settings.lr, betas=(0.9, 0.99))
+
+    model, opt = fresh()
     bf16 = use_bf16(settings, device)
     step, elapsed_before = 0, 0.0
     if checkpoint_path and os.path.exists(checkpoint_path):
-        meta = load_checkpoint(checkpoint_path, model, opt)
-        if meta.get("settings") != settings.key_dict():
-            raise ParameterError(f"{checkpoint_path}: checkpoint was made with other settings; remove it to restart")
-        step, elapsed_before = meta["step"], meta["elapsed_s"]
-        rng.bit_generator.state = meta["numpy_rng"]
+        try:
+            meta = load_checkpoint(checkpoint_path, model, opt)
+            resumed = (meta["step"], meta["elapsed_s"], meta["numpy_rng"], meta.get("settings"))
+        except Exception as exc:  # truncated, bit-flipped, written by another version: start again, never a traceback
+            _discard_checkpoint(checkpoint_path, exc, progress)
+            torch.manual_seed(settings.seed)  # the same start as a run that never saw the checkpoint
+            model, opt = fresh()
+        else:
+            if resumed[3] != settings.key_dict():
+                raise ParameterError(f"{checkpoint_path}: checkpoint was made with other settings; remove it to "
+                                     f"restart")
+            step, elapsed_before = resumed[0], resumed[1]
+            rng.bit_generator.state = resumed[2]
     sampler = _Sampler(data, settings, rng)
     start = time.monotonic()
     last_ckpt = start
@@ -281,6 +310,9 @@ def train(frames: np.ndarray, settings: TrainSettings, checkpoint_path: str | No
         opt.step()
         step += 1
         value = loss.item()
+        if not math.isfinite(value):  # diverged: nothing of this run may be cached or rendered
+            raise TrainingError(f"training diverged at step {step} (loss {value}, learning rate {lr:.3g}); no model "
+                                f"was saved: train again with a lower --lr")
         loss_ema = value if loss_ema is None else 0.95 * loss_ema + 0.05 * value
         if progress is not None:
             spent = elapsed_before + time.monotonic() - start
@@ -299,5 +331,9 @@ def train(frames: np.ndarray, settings: TrainSettings, checkpoint_path: str | No
     if progress is not None:
         progress.update(1.0, bar_position=step, step=step, loss=loss_ema, psnr=round(score, 2), eta_s=0.0)
     state = {k: v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
+    bad = [k for k, v in state.items() if torch.is_floating_point(v) and not torch.isfinite(v).all()]
+    if bad or not math.isfinite(score):
+        raise TrainingError(f"training diverged (weights {bad[0] if bad else ''} hold NaN or Inf; PSNR {score}); no "
+                            f"model was saved: train again with a lower --lr")
     return TrainResult(state, step, elapsed, {"train_psnr_db": round(score, 3), "final_loss": loss_ema,
                                               "steps": step, "elapsed_s": round(elapsed, 2), "bf16": bf16})

@@ -26,6 +26,10 @@ class ProtocolError(Exception):
     """The peer closed the connection, timed out, or sent something that is not a message."""
 
 
+class MalformedMessage(ProtocolError):
+    """A whole message arrived but is not one (not UTF-8, no op line): the connection itself is still sound."""
+
+
 def _escape(field) -> str:
     return "".join(_ESCAPES.get(c, c) for c in str(field))
 
@@ -79,11 +83,14 @@ class Message:
 
     @classmethod
     def decode(cls, body: bytes) -> "Message":
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedMessage(f"message is not UTF-8 (byte {exc.start})") from None
         msg = cls.__new__(cls)
-        msg.lines = [tuple(_unescape(f) for f in line.split("\t"))
-                     for line in body.decode("utf-8").split("\n") if line]
-        if not msg.lines or msg.lines[0][0] != "op":
-            raise ProtocolError("a message must start with an op line")
+        msg.lines = [tuple(_unescape(f) for f in line.split("\t")) for line in text.split("\n") if line]
+        if not msg.lines or msg.lines[0][0] != "op" or len(msg.lines[0]) < 2:
+            raise MalformedMessage("a message must start with an op line")
         return msg
 
     def __repr__(self) -> str:
@@ -118,6 +125,34 @@ def send(sock: socket.socket, message: Message) -> None:
         sock.sendall(message.encode())
     except OSError as exc:
         raise ProtocolError(f"connection lost: {exc}") from None
+
+
+def private_folder(folder: str) -> str:
+    """Make ``folder`` (mode 0700) if it is missing, then check that only this user can enter it: a real folder (not
+    a symlink), owned by this user, no access for group or others. Never changes a folder it did not make. Returns
+    the folder; raises ParameterError naming it and what is wrong."""
+    import stat
+
+    from ..errors import ParameterError
+
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(folder)), exist_ok=True)
+        os.mkdir(folder, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise ParameterError(f"socket folder {folder}: cannot create it ({exc.strerror})") from None
+    st = os.lstat(folder)
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+        raise ParameterError(f"socket folder {folder}: is a symlink or not a folder; refusing it (remove it, or set "
+                             f"VSAE_SOCKET to a path in a folder only you can enter)")
+    if st.st_uid != os.getuid():
+        raise ParameterError(f"socket folder {folder}: owned by uid {st.st_uid}, not by you (uid {os.getuid()}); "
+                             f"refusing it (set VSAE_SOCKET or XDG_RUNTIME_DIR to a folder of yours)")
+    if st.st_mode & 0o077:
+        raise ParameterError(f"socket folder {folder}: others can enter it (mode {stat.S_IMODE(st.st_mode):o}); "
+                             f"use a folder only you can enter (mode 700)")
+    return folder
 
 
 def default_socket_path() -> str:

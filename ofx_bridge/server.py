@@ -16,12 +16,13 @@ parameter); otherwise the error tells the artist how to train it.
 from __future__ import annotations
 
 import fcntl
-import itertools
 import mmap
 import os
+import secrets
 import signal
 import socket
 import socketserver
+import stat
 import sys
 import threading
 import time
@@ -30,11 +31,16 @@ from collections import OrderedDict
 import numpy as np
 
 from ..errors import InputError, ParameterError, VsaeError
-from .protocol import Message, ProtocolError, default_socket_path, receive, send
+from .protocol import (MalformedMessage, Message, ProtocolError, default_socket_path, private_folder, receive,
+                       send)
 
 KEEPALIVE_S = 2.0  # the shim's per-message time-out is far longer; this only proves the server is alive
 REPLY_TIMEOUT_S = 120.0  # how long a server waits for the shim's frames (hosts may decode slowly)
 LATENT_CACHE = 512  # latents of source frames kept across renders (a few MB at 512x256)
+# Bounds on what one request may ask for: a clip of a million frames (11 hours at 24 fps) and a 64k frame side.
+MAX_CLIP_FRAMES = 1_000_000
+MAX_SIDE = 65536
+MAX_PIXELS = 32768 * 32768
 
 
 class Aborted(Exception):
@@ -47,13 +53,32 @@ def _segment_path(name: str) -> str:
     return "/dev/shm" + name
 
 
+def check_image_size(width: int, height: int, what: str) -> None:
+    if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE and width * height <= MAX_PIXELS):
+        raise ProtocolError(f"{what}: size {width}x{height} is out of bounds")
+
+
+def _open_own(path: str, flags: int) -> int:
+    """Open a segment without following a symlink; it must be a plain file of this user that nobody else can open."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise ProtocolError(f"shared memory {path}: cannot open ({exc.strerror})") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        os.close(fd)
+        raise ProtocolError(f"shared memory {path}: not a private segment of this user; refused")
+    return fd
+
+
 def read_segment(name: str, width: int, height: int, components: int) -> np.ndarray:
     """(height, width, components) float32 over the shared-memory segment ``name`` (rows top to bottom).
 
     No copy: the array holds the mapping, which outlives the name (the shim unlinks it once we answer) and goes
-    when the array does."""
+    when the array does. The segment must be this user's and private (see ``_open_own``)."""
+    check_image_size(width, height, f"shared memory {name}")
     count = width * height * components
-    fd = os.open(_segment_path(name), os.O_RDONLY)
+    fd = _open_own(_segment_path(name), os.O_RDONLY)
     try:
         size = os.fstat(fd).st_size
         if size < count * 4:
@@ -67,7 +92,7 @@ def read_segment(name: str, width: int, height: int, components: int) -> np.ndar
 def new_segment(name: str, shape: tuple) -> np.ndarray:
     """A new segment ``name`` (mode 0600) and a writable float32 array of ``shape`` over it, to fill in place."""
     nbytes = max(4, int(np.prod(shape)) * 4)
-    fd = os.open(_segment_path(name), os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+    fd = _open_own(_segment_path(name), os.O_CREAT | os.O_EXCL | os.O_RDWR)
     try:
         os.ftruncate(fd, nbytes)
         # Pages faulted in at once: a 4K frame is 32k pages, touched one by one they cost more than the copy.
@@ -172,11 +197,15 @@ class Request:
         first, last = (int(round(float(v))) for v in msg.all("range")[0][:2])
         if last < first:
             raise InputError(f"source clip: frame range {first}-{last} is empty")
-        self.source_frames = list(range(first, last + 1))
+        if last - first + 1 > MAX_CLIP_FRAMES:
+            raise InputError(f"source clip: frame range {first}-{last} holds more than {MAX_CLIP_FRAMES} frames")
+        self.source_frames = range(first, last + 1)  # lazy: a long clip costs no list
         self.connected = frozenset(f[0] for f in msg.all("connected") if f)
         self.time = int(round(float(msg.get("time", first))))
         size = msg.all("size")
         self.size = (int(size[0][0]), int(size[0][1])) if size else None
+        if self.size is not None:
+            check_image_size(*self.size, "size")
         self.instance = msg.get("instance", "")
         self.model_ref = (msg.get("model", ""), msg.get("shot", ""), msg.get("plate_frames", ""))
         self.train = msg.get("train", "0") == "1"
@@ -185,13 +214,13 @@ class Request:
 class RenderServer:
     """Shot models, latents and per-instance state shared by all connections."""
 
-    def __init__(self):
+    def __init__(self, idle_s: float = 1800.0):
+        self.idle_s = idle_s  # a connection silent this long is closed (it would keep the server alive for ever)
         self.models: dict = {}
         self.model_locks: dict = {}
         self.lock = threading.Lock()
         self.latents: OrderedDict = OrderedDict()
         self.instance_caches: OrderedDict = OrderedDict()
-        self.segments = itertools.count()
         self.local = threading.local()  # the render running on this thread (see routed_fetch)
         self.free_segments: list = []  # (name, array) of output segments the shim is done with, for reuse
         self.instance_locks: dict = {}
@@ -271,7 +300,8 @@ class RenderServer:
             for i, (name, array) in enumerate(self.free_segments):
                 if array.shape == shape:
                     return self.free_segments.pop(i)
-        return f"/vsae-s{os.getpid()}-{next(self.segments)}", None
+        # Unpredictable: a name another process made in advance can neither fail this render nor be read by it.
+        return f"/vsae-s{os.getpid()}-{secrets.token_hex(12)}", None
 
     def return_segment(self, name: str, array) -> None:
         with self.lock:
@@ -392,6 +422,7 @@ class Channel:
         if reply.get("missing") is not None:
             raise InputError(f"input {name} frame {frame}: the host gave no image ({reply['missing']})")
         width, height = (int(v) for v in reply.all("size")[0][:2])
+        check_image_size(width, height, f"input {name} frame {frame}")
         components = int(reply.get("components", "4"))
         if components not in (1, 3, 4):
             raise InputError(f"input {name} frame {frame}: {components} components (RGBA, RGB or Alpha expected)")
@@ -421,7 +452,13 @@ class _Handler(socketserver.BaseRequestHandler):
         try:
             while True:
                 try:
-                    msg = channel.receive(None)
+                    msg = channel.receive(state.idle_s)
+                except MalformedMessage as exc:  # the framing held: answer, and keep the connection
+                    try:
+                        channel.send(_error(exc))
+                    except ProtocolError:
+                        return
+                    continue
                 except ProtocolError:
                     return
                 started = time.monotonic()
@@ -484,27 +521,24 @@ class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 def serve(socket_path: str | None = None, idle_s: float = 1800.0, ready=None) -> int:
     """Serve until idle for ``idle_s`` seconds. Returns 0; also 0 when another server already holds the socket."""
-    path = socket_path or default_socket_path()
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    if os.stat(folder).st_uid == os.getuid():
-        os.chmod(folder, 0o700)
-    lock = open(path + ".lock", "w")
+    path = os.path.abspath(socket_path or default_socket_path())
+    private_folder(os.path.dirname(path))
+    _check_socket_path(path)  # before the lock file is made: a refused path leaves nothing beside it
+    lock = _open_lock(path + ".lock")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
-        lock.close()
+        os.close(lock)
         print(f"vsae-serve: another server holds {path}", file=sys.stderr, flush=True)
         return 0
     try:
-        if os.path.exists(path):
-            os.unlink(path)  # a stale socket of a server that died: we hold the lock, so nobody serves it
+        _remove_stale_socket(path)  # we hold the lock: a socket there is a dead server's
         old = os.umask(0o177)  # the socket is born 0600: no window where another user could connect
         try:
             server = _UnixServer(path, _Handler)
         finally:
             os.umask(old)
-        server.state = RenderServer()  # type: ignore[attr-defined]
+        server.state = RenderServer(idle_s)  # type: ignore[attr-defined]
         remove_stale_segments()
 
         def watch_idle():
@@ -528,8 +562,42 @@ def serve(socket_path: str | None = None, idle_s: float = 1800.0, ready=None) ->
         finally:
             server.state.close()  # type: ignore[attr-defined]
             server.server_close()
-            if os.path.exists(path):
-                os.unlink(path)
+            try:
+                _remove_stale_socket(path)
+            except ParameterError:
+                pass  # something else took the name since: not ours to remove
     finally:
-        lock.close()
+        os.close(lock)
     return 0
+
+
+def _open_lock(path: str) -> int:
+    """The server's lock file: opened without following a symlink or truncating, and only if it is this user's."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise ParameterError(f"{path}: cannot open the server's lock file ({exc.strerror}); refusing to serve") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
+        os.close(fd)
+        raise ParameterError(f"{path}: the lock file is not a plain file of yours; refusing to serve")
+    return fd
+
+
+def _check_socket_path(path: str) -> bool:
+    """True when a socket of this user's is at ``path``, False when nothing is; ParameterError for anything else
+    (a plate, a folder, another user's socket), which is never touched."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.getuid():
+        raise ParameterError(f"{path}: exists and is not a socket of yours; refusing to remove it (choose another "
+                             f"--socket)")
+    return True
+
+
+def _remove_stale_socket(path: str) -> None:
+    """Remove a socket this user's server left; anything else at ``path`` is refused, never removed."""
+    if _check_socket_path(path):
+        os.unlink(path)

@@ -143,8 +143,19 @@ class NodeDefinition:
     def check(self, params: dict) -> None:
         """Checks across parameters (override); raise ParameterError."""
 
-    def output_frames(self, params: dict, source_frames: Sequence[int]) -> list[int]:
-        """The frame numbers this node renders, given the main input's frames. Default: the same frames."""
+    def check_inputs(self, params: dict, context: "RenderContext", width: int, height: int) -> None:
+        """Checks of the inputs that would otherwise fail a render part-way (boxes outside the frame, an empty key
+        matte), made before the model is trained or a frame written; ``width`` x ``height``: the source frames.
+        Raise ParameterError or InputError (override)."""
+
+    def uses_model(self, params: dict) -> bool:
+        """Whether rendering with these params asks for the shot model (override where a method does without):
+        a file render finds or trains it before writing any frame."""
+        return True
+
+    def output_frames(self, params: dict, source_frames: Sequence[int]) -> Sequence[int]:
+        """The frame numbers this node renders (a list, or a range), given the main input's frames. Default: the
+        same frames."""
         return list(source_frames)
 
     def frames_needed(self, frame: int, params: dict, source_frames: Sequence[int]) -> dict[str, list[int]]:

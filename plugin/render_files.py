@@ -57,25 +57,37 @@ def file_context(seq, shot_model: Callable, extra: dict | None = None) -> Render
 
 def render_to_files(node: NodeDefinition, params: dict, seq, output_pattern: str, shot_model: Callable,
                     frames: Sequence[int] | None = None, depth: str | None = None, progress=None,
-                    extra: dict | None = None) -> list[int]:
+                    extra: dict | None = None, model_inputs: Sequence = ()) -> list[int]:
     """Render ``frames`` (default: all the node's output frames) of ``node`` over ``seq`` into ``output_pattern``.
 
-    params must come from ``node.resolve``; extra: the other inputs' sequences by name. Returns the frames written.
+    params must come from ``node.resolve``; extra: the other inputs' sequences by name; model_inputs: the sequences
+    the shot model is trained on (no output may overwrite them either). Before the first training step or write,
+    every check that can fail is made: the output frames, pattern, file type and folder, no output onto an input,
+    every input frame's size (from the headers), and the model's presence (found or trained first). Returns the
+    frames written.
     """
-    from ..core.sequence import output_path, write_image
+    from ..core.sequence import output_paths, write_image
     from ..errors import ParameterError
 
+    extra = dict(extra or {})
     context = file_context(seq, shot_model, extra)
     available = node.output_frames(params, context.source_frames)
-    wanted = list(frames) if frames is not None else available
-    outside = [f for f in wanted if f not in set(available)]
+    wanted = list(frames) if frames is not None else list(available)
+    known = available if isinstance(available, range) else set(available)
+    outside = [f for f in wanted if f not in known]
     if outside:
         raise ParameterError(f"{node.name}: output frame {outside[0]} is outside the output range "
                              f"{available[0]}-{available[-1]}")
+    paths = output_paths(output_pattern, wanted, [seq, *extra.values(), *model_inputs])
+    size = seq.check_sizes()
+    for clip in extra.values():  # mattes and keys lie on the source's pixels
+        clip.check_sizes(size)
+    node.check_inputs(params, context, *size)
+    if node.uses_model(params):
+        context.shot_model()  # found, or trained, before any frame is written
     start = time.monotonic()
     for i, frame in enumerate(wanted):
-        write_image(output_path(output_pattern, frame), node.render(frame, params, context), pixel_type=depth,
-                    colorspace=seq.colorspace)
+        write_image(paths[frame], node.render(frame, params, context), pixel_type=depth, colorspace=seq.colorspace)
         if progress is not None:
             spent = time.monotonic() - start
             progress.update((i + 1) / len(wanted), bar_position=i + 1, frame=frame,

@@ -14,6 +14,8 @@ import pytest
 from vsae.cli import main
 from vsae.core.sequence import Frame, open_shot, write_image
 
+from .standins import write_raw_exr
+
 TINY = ["--steps", "12", "--k", "4", "--batch", "2", "--crop", "64"]
 
 
@@ -81,7 +83,9 @@ def broken(tmp_path):
             rgb = np.full((size[1], size[0], 3), 0.3, np.float32)
             if defect == "nan" and f == 2:
                 rgb[5, 5, 0] = np.nan
-            if not (defect == "missing" and f == 3):
+            if defect == "nan" and f == 2:
+                write_raw_exr(str(folder / f"s.{f:04d}.exr"), rgb, ["R", "G", "B"])  # vsae never writes NaN
+            elif not (defect == "missing" and f == 3):
                 write_image(str(folder / f"s.{f:04d}.exr"), Frame(rgb=rgb, pixel_type="float"))
         if defect == "corrupt":
             (folder / "s.0002.exr").write_bytes(b"\x00garbage" * 50)
@@ -94,7 +98,7 @@ def broken(tmp_path):
     ("missing", "frame 3 is missing"),
     ("corrupt", "s.0002.exr: cannot read"),
     ("size", "frame 3 is 48x32, the shot's first frame is 64x32"),
-    ("nan", "s.0002.exr: 1 pixel values are NaN or Inf"),
+    ("nan", "s.0002.exr: 1 colour values are NaN or Inf"),
 ])
 def test_bad_input_one_line_nonzero_nothing_written(broken, defect, message, cache_dir, tmp_path):
     pattern = broken(defect)

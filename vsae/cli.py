@@ -1,8 +1,9 @@
 """The ``vsae`` console tool: train, reconstruct, encode, export, info, demo, cache.
 
 Every error vsae raises on purpose ends the run with one line on stderr and a non-zero exit code
-(2 bad input or parameter, 3 cache, 4 backend); outputs are written to temp names and renamed, so an error
-leaves nothing half-written.
+(2 bad input, parameter or output, 3 cache, 4 backend, 5 a training that diverged). Everything that can be checked
+is checked before the first training step or write (outputs never onto an input); outputs are written to temp names
+and renamed, so an error leaves nothing half-written.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 from . import __version__
-from .errors import ParameterError, VsaeError
+from .errors import OutputError, ParameterError, VsaeError
 
 
 def _add_shot(p: argparse.ArgumentParser) -> None:
@@ -124,22 +126,35 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _plates(args):
+    """The shot the model is trained on (an input no output may touch); None when --model names the model."""
+    from .core.sequence import open_shot
+
+    return None if getattr(args, "model", None) else open_shot(args.shot, args.frames, args.colorspace)
+
+
 def cmd_reconstruct(args) -> int:
     from .core.inference import reconstruct
-    from .core.sequence import Frame, open_shot, output_path, write_image
+    from .core.sequence import Frame, open_shot, output_paths, write_image
 
     if args.iterations < 1:
         raise ParameterError(f"--iterations {args.iterations}: must be at least 1")
+    _settings(args)
+    seq = open_shot(args.shot, args.render or args.frames, args.colorspace)
+    paths = output_paths(args.output, seq.frames, [seq, _plates(args)])
+    seq.check_sizes()
+    if args.keep_channels:  # the kept channels must be finite too: found now, not after minutes of training
+        for number in seq.frames:
+            seq.read(number, keep_extra=True)
     entry = _entry(args, train=not args.no_train)
     model = entry.load_model(backend=args.backend, precision=args.render_precision)
-    seq = open_shot(args.shot, args.render or args.frames, args.colorspace)
     progress = _progress("reconstruct", total=len(seq))
     start = time.monotonic()
     for i, number in enumerate(seq.frames):
         frame = seq.read(number, keep_extra=args.keep_channels)
         out = Frame(rgb=reconstruct(model, frame.rgb, args.iterations), alpha=frame.alpha, extra=frame.extra,
                     pixel_type=frame.pixel_type)
-        write_image(output_path(args.output, number), out, pixel_type=args.depth, colorspace=seq.colorspace)
+        write_image(paths[number], out, pixel_type=args.depth, colorspace=seq.colorspace)
         spent = time.monotonic() - start
         progress.update((i + 1) / len(seq), bar_position=i + 1, frame=number,
                         eta_s=round(spent / (i + 1) * (len(seq) - i - 1), 1))
@@ -152,20 +167,23 @@ def cmd_encode(args) -> int:
     import numpy as np
 
     from .core.inference import frame_to_working
+    from .core.output_files import check_outputs, write_atomic
     from .core.sequence import open_shot
 
+    out = args.output
+    if not out.lower().endswith(".npy"):
+        raise OutputError(f"-o {out}: latents are written as .npy (their frame numbers go beside, in .json)")
+    sidecar = os.path.splitext(out)[0] + ".json"
+    _settings(args)
+    seq = open_shot(args.shot, args.render or args.frames, args.colorspace)
+    check_outputs([out, sidecar], [seq, _plates(args)])
+    seq.check_sizes()
     entry = _entry(args, train=not args.no_train)
     model = entry.load_model(backend=args.backend, precision=args.render_precision)
-    seq = open_shot(args.shot, args.render or args.frames, args.colorspace)
     latents = model.encode_batches(frame_to_working(seq.read(n).rgb) for n in seq.frames)
-    out = args.output
-    tmp = f"{out}.tmp-{os.getpid()}.npy"
-    np.save(tmp, latents.astype(np.float32), allow_pickle=False)
-    os.replace(tmp, out)
-    sidecar = os.path.splitext(out)[0] + ".json"
-    with open(sidecar + ".tmp", "w") as fh:
-        json.dump({"model": entry.key, "frames": seq.frames, "shape": list(latents.shape)}, fh)
-    os.replace(sidecar + ".tmp", sidecar)
+    write_atomic(out, lambda tmp: np.save(tmp, latents.astype(np.float32), allow_pickle=False))
+    with_frames = {"model": entry.key, "frames": seq.frames, "shape": list(latents.shape)}
+    write_atomic(sidecar, lambda tmp: Path(tmp).write_text(json.dumps(with_frames)))
     print(f"wrote latents {tuple(latents.shape)} to {out} (frame numbers in {sidecar})")
     return 0
 
@@ -174,15 +192,21 @@ def cmd_export(args) -> int:
     import shutil
 
     from .core.export import export_onnx
+    from .core.shot_model import ONNX_GRAPHS
 
     entry = _entry(args, train=False)
+    graphs = [os.path.join(entry.path, f"{g}.onnx") for g in ONNX_GRAPHS]
+    if not args.output:  # the entry's own graphs (the cache exports them; a published entry is never rewritten)
+        entry.verify()
+        print("\n".join(graphs))
+        return 0
+    from .core.output_files import check_writable_folder
+
+    check_writable_folder(args.output)
     model = entry.load_model(backend="torch")
-    written = export_onnx(model, entry.path)
-    if args.output:
-        os.makedirs(args.output, exist_ok=True)
-        for path in written + [entry.weights_path]:
-            shutil.copy2(path, os.path.join(args.output, os.path.basename(path)))
-        written = [os.path.join(args.output, os.path.basename(p)) for p in written]
+    os.makedirs(args.output, exist_ok=True)
+    written = export_onnx(model, args.output)
+    shutil.copyfile(entry.weights_path, os.path.join(args.output, os.path.basename(entry.weights_path)))
     print("\n".join(written))
     return 0
 
@@ -221,31 +245,52 @@ def cmd_cache(args) -> int:
 
     cache = ModelCache(args.cache)
     if args.action == "list":
-        for e in cache.entries():
+        for e in cache.entries(include_damaged=True):
+            if e.damage:
+                print(f"{e.key}  DAMAGED: {e.damage} (vsae cache rm {e.key})")
+                continue
             m = e.manifest
             print(f"{e.key}  {m['source']['label']}  {m['source']['frames'][0]}-{m['source']['frames'][1]}  "
                   f"{m['training_size'][0]}x{m['training_size'][1]}  psnr {m['metrics'].get('train_psnr_db')}  "
-                  f"{m['created']}")
+                  f"{m.get('created', '')}")
     elif args.action == "show":
         print(json.dumps(cache.resolve(_need_key(args)).manifest, indent=2))
     elif args.action == "rm":
-        entry = cache.resolve(_need_key(args))
-        cache.remove(entry.key)
-        print(f"removed {entry.key}")
+        key = cache.resolve_key(_need_key(args))
+        cache.remove(key)
+        print(f"removed {key}")
     elif args.action == "gc":
         removed = cache.gc(parse_duration(args.older_than) if args.older_than else None)
         print(f"removed {len(removed)} item(s)")
+    elif args.action == "verify":
+        report = cache.verify()
+        for key, problem in report:
+            print(f"{key}  {'ok' if problem is None else 'DAMAGED: ' + problem}")
+        bad = [key for key, problem in report if problem]
+        print(f"{len(report)} entries, {len(bad)} damaged" + (f" (remove with `vsae cache rm KEY`)" if bad else ""))
+        return 3 if bad else 0
     return 0
 
 
 def cmd_explore(args) -> int:
     from .core.explore import ShotExplorer, endless_loop, loop_points
 
-    explorer = ShotExplorer(_entry(args, train=not args.no_train), backend=args.backend)
+    from .core.sequence import Frame, check_image_extension, output_paths, write_image
+
     headless = args.report or args.summary or args.loop
+    loop_paths = {}
+    if args.summary or args.loop:  # outputs checked before the model is trained
+        from .core.output_files import check_outputs
+
+        inputs = [_plates(args)]
+        if args.summary:
+            check_image_extension(args.summary)
+            check_outputs([args.summary], inputs)
+        if args.loop:
+            loop_paths = output_paths(args.loop, range(1, args.loop_length + 1), inputs)
+    explorer = ShotExplorer(_entry(args, train=not args.no_train), backend=args.backend)
     if not headless:
         return _open_panel(explorer, args)
-    from .core.sequence import Frame, output_path, write_image
 
     if args.report:
         labels, meds = explorer.clusters(args.clusters)
@@ -263,7 +308,7 @@ def cmd_explore(args) -> int:
         start, end, similarity = loop_points(explorer.latents, args.loop_min)[0]
         steps = endless_loop(start, end, args.loop_length)
         for n, image in enumerate(explorer.render_steps(steps)):
-            write_image(output_path(args.loop, n + 1), Frame(rgb=image))
+            write_image(loop_paths[n + 1], Frame(rgb=image))
         print(f"wrote {args.loop_length} loop frames to {args.loop}: source frames {explorer.frames[start]}-"
               f"{explorer.frames[end - 1]} repeated (similarity of the jump {similarity:.3f})")
     return 0
@@ -339,6 +384,7 @@ def cmd_node(args) -> int:
 
     node = args.node
     params = node.resolve({p.name: getattr(args, f"param_{p.name}") for p in node.params})
+    _settings(args)  # training parameters checked before anything is read or written
     seq = open_shot(args.shot, args.frames, args.colorspace)
     extra = {}
     for clip in node.inputs[1:]:
@@ -348,15 +394,15 @@ def cmd_node(args) -> int:
         elif not clip.optional:
             raise ParameterError(f"{node.name}: input --{clip.name.replace('_', '-')} is required")
     frames = parse_frames(args.render)
+    plates = argparse.Namespace(**{**vars(args), "shot": args.plates or args.shot,
+                                   "frames": args.plate_frames if args.plates else args.frames})
 
     def shot_model():  # called once, and only by renders that need the model
-        plates = argparse.Namespace(**{**vars(args), "shot": args.plates or args.shot,
-                                       "frames": args.plate_frames if args.plates else args.frames})
         return _entry(plates, train=not args.no_train).load_model(backend=args.backend, precision=args.render_precision)
 
     progress = _progress(node.name)
     written = render_to_files(node, params, seq, args.output, shot_model, frames=frames, depth=args.depth,
-                              progress=progress, extra=extra)
+                              progress=progress, extra=extra, model_inputs=[_plates(plates)])
     progress.close()
     print(f"wrote {len(written)} frames {written[0]}-{written[-1]} to {args.output}")
     return 0
@@ -437,8 +483,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--uninstall", action="store_true", help="remove the bundle instead")
     p.set_defaults(func=cmd_install)
 
-    p = sub.add_parser("cache", help="list, show, remove or clean cached models")
-    p.add_argument("action", choices=("list", "show", "rm", "gc"))
+    p = sub.add_parser("cache", help="list, show, remove, clean or verify cached models")
+    p.add_argument("action", choices=("list", "show", "rm", "gc", "verify"))
     p.add_argument("key", nargs="?", help="cache key (or a unique prefix of 6+ characters)")
     p.add_argument("--cache", help="model cache folder")
     p.add_argument("--older-than", help="gc: also remove models created longer ago than this (e.g. 30d)")

@@ -37,3 +37,16 @@ class BackendError(VsaeError):
     """An inference backend (torch, ONNX Runtime) is missing or failed."""
 
     exit_code = 4
+
+
+class OutputError(VsaeError):
+    """An output cannot go where it was asked to: it names an input, its folder is not writable, its file type or
+    pattern is wrong, or what would be written is not finite. Raised before anything is written."""
+
+    exit_code = 2
+
+
+class TrainingError(VsaeError):
+    """A training that cannot give a usable model: its loss or weights stopped being finite (it diverged)."""
+
+    exit_code = 5

@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -178,6 +179,19 @@ std::string folderOf(const std::string &path) {
   return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
 }
 
+// The socket's folder must be one only this user can enter: made here (0700) when missing; an existing one must be
+// a real folder of ours with no group/other access, or another user could stand in for the server.
+bool privateFolder(const std::string &folder, std::string &error) {
+  mkdir(folder.c_str(), 0700);
+  struct stat st;
+  if (lstat(folder.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077)) {
+    error = "the vsae socket folder " + folder +
+            " is not a private folder of yours (mode 700, not a symlink); remove it or set VSAE_SOCKET";
+    return false;
+  }
+  return true;
+}
+
 // A connection to the render server; closed on destruction.
 class Connection {
  public:
@@ -210,6 +224,7 @@ class Connection {
   // Connect, starting the server if none answers; false with `error` set when none comes up in time.
   bool open(std::string &error) {
     const std::string path = socketPath();
+    if (!privateFolder(folderOf(path), error)) return false;
     if (tryConnect(path)) return true;
     {
       std::lock_guard<std::mutex> lock(gSpawnMutex);  // one start per process; the server's lock does the rest
@@ -347,8 +362,13 @@ class SegmentPool {
           return true;
         }
     }
+    // Unpredictable names: a segment another process made in advance under the next name cannot fail a render.
+    unsigned long long nonce = 0;
+    if (getrandom(&nonce, sizeof nonce, 0) != static_cast<ssize_t>(sizeof nonce))
+      nonce = static_cast<unsigned long long>(now() * 1e9) ^ reinterpret_cast<uintptr_t>(&nonce);
     char buf[64];
-    snprintf(buf, sizeof buf, "/vsae-h%d-%u", static_cast<int>(getpid()), gSegmentCounter.fetch_add(1));
+    snprintf(buf, sizeof buf, "/vsae-h%d-%u-%016llx", static_cast<int>(getpid()), gSegmentCounter.fetch_add(1),
+             nonce);
     int fd = shm_open(buf, O_CREAT | O_EXCL | O_RDWR, 0600);
     if (fd < 0) {
       error = std::string("shared memory: ") + strerror(errno);
@@ -418,10 +438,11 @@ struct Mapping {
     if (data != MAP_FAILED) munmap(data, size);
   }
   bool open(const std::string &name, size_t bytes) {
-    int fd = shm_open(name.c_str(), O_RDONLY, 0);
+    int fd = shm_open(name.c_str(), O_RDONLY | O_NOFOLLOW, 0);
     if (fd < 0) return false;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || static_cast<size_t>(st.st_size) < bytes) {
+    struct stat st;  // only a private segment of this user's server is read
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) ||
+        static_cast<size_t>(st.st_size) < bytes) {
       ::close(fd);
       return false;
     }

@@ -68,6 +68,18 @@ class CleanPlateNode(NodeDefinition):
             hole |= matte_from_frame(context.fetch("matte", frame), f"matte frame {frame}", height, width) >= 0.5
         return hole
 
+    def check_inputs(self, params: dict, context: RenderContext, width: int, height: int) -> None:
+        from ...core.clean_plate import boxes_hole
+
+        tracks = parse_boxes(params["boxes"])
+        if not tracks and not context.has_input("matte"):
+            raise ParameterError("clean_plate: nothing to remove: give boxes or connect a matte")
+        for frame in context.source_frames if tracks else ():
+            boxes_hole(tracks, frame, height, width)  # a box wholly outside the frame is named here
+
+    def uses_model(self, params: dict) -> bool:
+        return params["iterations"] > 0
+
     def render(self, frame: int, params: dict, context: RenderContext):
         from ...core import colour
         from ...core.clean_plate import (composite, hole_matte, plate_fill, reproject_fill, surround_fill,

@@ -56,6 +56,10 @@ class MaskPropagateNode(NodeDefinition):
         _frame_list(params["key_frames"])
         parse_boxes(params["boxes"])
 
+    def check_inputs(self, params: dict, context: RenderContext, width: int, height: int) -> None:
+        for frame in self._keys(params, context.source_frames):
+            self._key_matte(frame, params, context, width, height)
+
     def _keys(self, params: dict, source_frames) -> list[int]:
         if params["boxes"]:
             frames = sorted({f for track in parse_boxes(params["boxes"]) for f, _ in track if f is not None})

@@ -70,7 +70,7 @@ class RetimeNode(NodeDefinition):
         keys = self.keys(params)
         return int(round(keys[0][0])) if keys else src[0]
 
-    def output_frames(self, params: dict, source_frames) -> list[int]:
+    def output_frames(self, params: dict, source_frames) -> range:
         src = self.source_range(params, source_frames)
         first = self._output_first(params, src)
         last = params["output_last"]
@@ -81,7 +81,7 @@ class RetimeNode(NodeDefinition):
                 last = first + output_length(src[0], src[-1], params["speed"]) - 1
         if last < first:
             raise ParameterError(f"output_last {last}: before output_first {first}")
-        return list(range(first, last + 1))
+        return range(first, last + 1)  # lazy: a host's time-domain question at speed 0.01 costs no list
 
     def time_of(self, frame: int, params: dict, source_frames) -> float:
         src = self.source_range(params, source_frames)
@@ -91,6 +91,9 @@ class RetimeNode(NodeDefinition):
     def frames_needed(self, frame: int, params: dict, source_frames) -> dict[str, list[int]]:
         a, b, _ = neighbours(self.time_of(frame, params, source_frames), self.source_range(params, source_frames))
         return {"source": sorted({a, b})}
+
+    def uses_model(self, params: dict) -> bool:
+        return params["method"] in ("latent", "hybrid")
 
     def render(self, frame: int, params: dict, context: RenderContext):
         from ...core.inference import working_to_frame

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from vsae.core.sequence import Frame, open_shot, parse_frames, read_image, write_image
-from vsae.errors import InputError, ParameterError
+from vsae.errors import InputError, OutputError, ParameterError
+
+from ..standins import write_raw_exr
 
 
 def _write_seq(folder, frames, size=(32, 16), value=0.25, ext="exr", pixel_type="half"):
@@ -56,9 +58,12 @@ def test_nan_pixels_are_refused(tmp_path):
     rgb[2, 3, 1] = np.nan
     rgb[4, 4, 0] = np.inf
     path = str(tmp_path / "nan.exr")
-    write_image(path, Frame(rgb=rgb, pixel_type="float"))
-    with pytest.raises(InputError, match="nan.exr: 2 pixel values are NaN or Inf"):
+    write_raw_exr(path, rgb, ["R", "G", "B"])
+    with pytest.raises(InputError, match="nan.exr: 2 colour values are NaN or Inf"):
         read_image(path)
+    with pytest.raises(OutputError, match="2 rendered values are NaN or Inf; not written"):
+        write_image(str(tmp_path / "out.exr"), Frame(rgb=rgb, pixel_type="float"))
+    assert sorted(os.listdir(tmp_path)) == ["nan.exr"]
 
 
 @pytest.mark.parametrize("pixel_type", ["half", "float"])

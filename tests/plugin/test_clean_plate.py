@@ -60,7 +60,7 @@ def test_an_empty_matte_frame_passes_the_source_through(tiny_shot, cache_dir, tm
 @pytest.mark.parametrize("args, message", [
     ([], "nothing to remove: give boxes or connect a matte"),
     (["--boxes", "1001:300,10,320,20"], "box 1 at frame 1001 .*outside the 128x64 frame"),
-    (["--matte", "SMALL"], "matte frame 1001: matte is 32x16, the plate 128x64"),
+    (["--matte", "SMALL"], "small.1001.png: frame 1001 is 32x16, the source is 128x64"),
 ])
 def test_bad_input_gets_one_line_and_exit_2(tiny_shot, cache_dir, tmp_path, capsys, args, message):
     import re

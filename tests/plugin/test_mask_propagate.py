@@ -38,7 +38,7 @@ def test_box_keys_and_binary_output(tiny_shot, cache_dir, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--keys", "EMPTY"], "keys frame 1001: the key matte is empty"),
-    (["--keys", "SMALL"], "keys frame 1001: matte is 32x16, the plate 128x64"),
+    (["--keys", "SMALL"], "SMALL.1001.png: frame 1001 is 32x16, the source is 128x64"),
     ([], "connect the keys input"),
     (["--boxes", "1001:300,0,310,10"], "box 1 at frame 1001 .*outside"),
     (["--keys", "EMPTY", "--key-frames", "900"], "key frame 900: not a frame of the shot"),
