@@ -140,16 +140,27 @@ def _lr_at(settings: TrainSettings, done: float) -> float:
     return settings.lr * max(0.0, 1.0 - (done - settings.warmup) / (1.0 - settings.warmup)) + settings.lr * 0.01
 
 
-def _loss(settings: TrainSettings, y: torch.Tensor, x: torch.Tensor, mean: torch.Tensor | None = None) -> torch.Tensor:
+def motion_weight_at(settings: TrainSettings, done: float) -> float:
+    """The motion weight at ``done`` (fraction of the run): full at the start, fading linearly to 0 at
+    ``motion_fade`` (None: constant). Early on it makes the model carry what moves at all; later the plain loss fits
+    every pixel, which is what frames the model never saw are scored on (bench/README.md, session 6)."""
+    if settings.motion_fade is None:
+        return settings.motion_weight
+    return settings.motion_weight * max(0.0, 1.0 - done / settings.motion_fade)
+
+
+def _loss(settings: TrainSettings, y: torch.Tensor, x: torch.Tensor, mean: torch.Tensor | None = None,
+          motion_weight: float | None = None) -> torch.Tensor:
     """Reconstruction loss; with ``mean`` (the shot's mean frame over the batch's area) pixels that differ from
-    the mean, i.e. what moves, weigh up to 1 + motion_weight times more: a model first learns the static plate,
-    and what it must carry frame to frame is the rest."""
+    the mean, i.e. what moves, weigh up to 1 + motion_weight times more (default: the settings' full weight): a
+    model first learns the static plate, and what it must carry frame to frame is the rest."""
     err = (y - x).abs() if settings.loss == "l1" else (y - x) ** 2 if settings.loss == "mse" else (
         (y - x).abs() + (y - x) ** 2)
-    if mean is None:
+    weight_now = settings.motion_weight if motion_weight is None else motion_weight
+    if mean is None or weight_now <= 0:
         return err.mean()
     deviation = (x - mean.to(x.device)).abs().mean(dim=1, keepdim=True)
-    weight = 1.0 + settings.motion_weight * deviation / (deviation.mean() + 1e-3)
+    weight = 1.0 + weight_now * deviation / (deviation.mean() + 1e-3)
     return (err * weight).mean() / weight.mean()
 
 
@@ -304,7 +315,7 @@ def train(frames: np.ndarray, settings: TrainSettings, checkpoint_path: str | No
         x = x.to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             y = model(x)
-        loss = _loss(settings, y.float(), x, mean)
+        loss = _loss(settings, y.float(), x, mean, motion_weight_at(settings, frac))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -55,6 +55,9 @@ def _add_training(p: argparse.ArgumentParser) -> None:
     g.add_argument("--motion-weight", type=float, default=d.motion_weight,
                    help=f"extra loss weight on what moves (pixels away from the shot's mean frame) "
                         f"(default {d.motion_weight:g})")
+    g.add_argument("--motion-fade", type=_fraction_or_none, default=d.motion_fade,
+                   help=f"fraction of the run by which the motion weight has faded to nothing; none: held to the "
+                        f"end (default {d.motion_fade:g})")
     g.add_argument("--train-scale", type=float, default=d.train_scale, help="train on frames resized by this factor")
     g.add_argument("--seed", type=int, default=d.seed, help="random seed (default 0)")
     g.add_argument("--precision", default=d.precision, choices=("auto", "bf16", "fp32"))
@@ -73,8 +76,18 @@ def _settings(args):
         decoder_widths=_int_list(args.decoder_widths, "--decoder-widths"),
         budget_s=None if args.steps else parse_duration(args.budget), steps=args.steps, batch=args.batch,
         crop=args.crop or None, lr=args.lr, loss=args.loss, motion_weight=args.motion_weight,
+        motion_fade=args.motion_fade,
         train_scale=args.train_scale, seed=args.seed,
         precision=args.precision, checkpoint_every_s=args.checkpoint_every)
+
+
+def _fraction_or_none(text: str) -> float | None:
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: a number, or none") from None
 
 
 def _int_list(text: str | None, name: str):

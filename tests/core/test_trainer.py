@@ -96,3 +96,12 @@ def test_motion_weight_counts_errors_on_moving_pixels_more():
     weighted = tiny_settings(motion_weight=4.0)
     assert torch.isclose(_loss(plain, on_moving, x), _loss(plain, on_static, x))
     assert _loss(weighted, on_moving, x, mean) > 2 * _loss(weighted, on_static, x, mean)
+
+
+def test_motion_weight_fades_out_by_the_fraction_set():
+    from vsae.core.trainer import motion_weight_at
+
+    fading = tiny_settings(motion_weight=4.0, motion_fade=0.5)
+    assert [motion_weight_at(fading, d) for d in (0.0, 0.25, 0.5, 0.9)] == [4.0, 2.0, 0.0, 0.0]
+    held = tiny_settings(motion_weight=4.0, motion_fade=None)
+    assert motion_weight_at(held, 0.9) == 4.0

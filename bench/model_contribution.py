@@ -1,0 +1,227 @@
+"""What the shot model adds to each node: the node as shipped beside the same node with the model's part switched
+off, on frames the model never trained on (../shared/BENCHMARKS.md, "Model contribution"), for models trained for
+each budget. Every render goes through the node definitions (``plugin/nodes``) and the file renderer's context, the
+code the CLI and the OFX bridge run; nothing here re-implements a node.
+
+Per clip (512x256, trained on the even frames; odd frames held out) and per training budget:
+- model: reconstruction PSNR on trained and held-out frames (one reprojection);
+- retime: hybrid (shipped) vs flow (its warp alone) at each odd frame from its even neighbours;
+- upres 8x: shipped vs iterations 0 (its first guess with detail preserve, no reprojection) vs bicubic;
+- clean plate: shipped (temporal fill + 5 reprojections) vs iterations 0, inside foreign-box holes
+  (``clean_plate_quality.foreign_holes``) on the odd frames.
+
+    python bench/model_contribution.py --budgets 1m,5m                  # all eight DAVIS clips
+    python bench/model_contribution.py --clips davis-bear --budgets 1m --limit 6
+    python bench/model_contribution.py --budgets 5m --replay             # train by the recorded steps (busy machine)
+    python bench/model_contribution.py --budgets 5m --set motion_weight=0 --tag mw0
+
+Models go to bench/models/ keyed by clip, budget and settings, with their steps and seconds; ``--replay`` trains a
+missing model by the steps recorded in results/model_contribution_steps.json instead of by the clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import time
+
+import numpy as np
+
+from common import (DAVIS, HERE, PAPER_SIZE, display_to_working, load_clip, require_clips, save_results,
+                    working_to_display)
+
+MODELS = os.path.join(HERE, "models")
+STEPS_FILE = os.path.join(HERE, "results", "model_contribution_steps.json")
+
+
+class ArrayClip:
+    """A clip held in memory with the two members the file renderer's context reads (``frames``, ``read``)."""
+
+    def __init__(self, frames: dict):
+        self._frames = frames
+        self.frames = sorted(frames)
+
+    def read(self, number: int):
+        return self._frames[number]
+
+
+def linear_clip(display: np.ndarray, numbers) -> ArrayClip:
+    from vsae.core.colour import srgb_to_linear
+    from vsae.core.sequence import Frame
+
+    return ArrayClip({int(n): Frame(rgb=srgb_to_linear(img).astype(np.float32), pixel_type="uint8")
+                      for n, img in zip(numbers, display)})
+
+
+def to_display(frame) -> np.ndarray:
+    from vsae.core.colour import linear_to_srgb
+
+    return np.clip(linear_to_srgb(frame.rgb), 0, 1)
+
+
+def budget_model(clip: str, budget_s: float, working: np.ndarray, overrides: dict, replay: bool):
+    """The ShotModel of ``clip`` trained on its even frames for ``budget_s`` (torch backend), and its metrics."""
+    from vsae.core.progress import Progress
+    from vsae.core.settings import TrainSettings
+    from vsae.core.shot_model import ShotModel
+    from vsae.core.trainer import train
+
+    key = json.dumps({"clip": clip, "budget_s": budget_s, **overrides}, sort_keys=True)
+    name = f"contrib-{clip}-{int(budget_s)}s-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
+    path = os.path.join(MODELS, f"{name}.safetensors")
+    if os.path.exists(path):
+        model = ShotModel.load(path, backend="torch")
+        return model, model.meta
+    recorded = json.load(open(STEPS_FILE)) if os.path.exists(STEPS_FILE) else {}
+    if replay and name in recorded:
+        settings = TrainSettings(budget_s=None, steps=recorded[name], checkpoint_every_s=1e9, **overrides)
+    else:
+        settings = TrainSettings(budget_s=budget_s, checkpoint_every_s=1e9, **overrides)
+    progress = Progress(f"train {clip} {budget_s:g}s", interval=60)
+    result = train(working[0::2].astype(np.float16), settings, progress=progress)
+    progress.close()
+    meta = {"clip": clip, "budget_s": budget_s, "overrides": overrides, **result.metrics}
+    model = ShotModel(settings.model_config, result.state_dict, meta=meta, backend="torch")
+    os.makedirs(MODELS, exist_ok=True)
+    model.save(path)
+    recorded[name] = result.steps
+    os.makedirs(os.path.dirname(STEPS_FILE), exist_ok=True)
+    with open(STEPS_FILE, "w") as fh:
+        json.dump(recorded, fh, indent=1, sort_keys=True)
+    return model, meta
+
+
+def reconstruction(model, working, display, indices) -> float:
+    from vsae.core.metrics import psnr
+
+    out = []
+    for i in indices:
+        y = model.reproject(working[i:i + 1].transpose(0, 3, 1, 2))[0].transpose(1, 2, 0)
+        out.append(psnr(np.clip(working_to_display(y), 0, 1), display[i]))
+    return float(np.mean(out))
+
+
+def score_retime(model, display, odd, methods=("hybrid", "flow")) -> dict:
+    """Odd frame t rendered by Retime at half speed over the even frames (source frame k = clip frame 2k)."""
+    from vsae.core.metrics import psnr
+    from vsae.plugin.nodes import load_node
+    from vsae.plugin.render_files import file_context
+
+    node = load_node("retime")
+    even = linear_clip(display[0::2], range(len(display[0::2])))
+    context = file_context(even, lambda: model)
+    out = {}
+    for method in methods:
+        params = node.resolve({"speed": 0.5, "method": method, "output_first": 0})
+        out[f"retime_{method}"] = float(np.mean([psnr(to_display(node.render(t, params, context)), display[t])
+                                                 for t in odd if t < 2 * (len(even.frames) - 1)]))
+    return out
+
+
+def score_upres(model, display, odd, factor: int = 8) -> dict:
+    import cv2
+
+    from vsae.core.metrics import psnr
+    from vsae.plugin.nodes import load_node
+    from vsae.plugin.render_files import file_context
+
+    node = load_node("upres")
+    small = (PAPER_SIZE[0] // factor, PAPER_SIZE[1] // factor)
+    lows = np.stack([cv2.resize(display[t], small, interpolation=cv2.INTER_AREA) for t in odd])
+    context = file_context(linear_clip(lows, odd), lambda: model)
+    scores = {"bicubic": [], "shipped": [], "no_reprojection": []}
+    shipped = node.resolve({"width": PAPER_SIZE[0], "height": PAPER_SIZE[1]})
+    first_guess = node.resolve({"width": PAPER_SIZE[0], "height": PAPER_SIZE[1], "iterations": 0})
+    for low, t in zip(lows, odd):
+        scores["bicubic"].append(psnr(np.clip(cv2.resize(low, PAPER_SIZE, interpolation=cv2.INTER_CUBIC), 0, 1),
+                                      display[t]))
+        scores["shipped"].append(psnr(to_display(node.render(t, shipped, context)), display[t]))
+        scores["no_reprojection"].append(psnr(to_display(node.render(t, first_guess, context)), display[t]))
+    return {f"upres{factor}x_{k}": float(np.mean(v)) for k, v in scores.items()}
+
+
+def score_clean_plate(model, clip, display, odd) -> dict:
+    from vsae.core.metrics import psnr
+    from vsae.core.sequence import Frame
+    from vsae.plugin.nodes import load_node
+    from vsae.plugin.render_files import file_context
+
+    from clean_plate_quality import clip_masks, foreign_holes
+
+    holes = foreign_holes(clip_masks(clip), clip_masks(DAVIS[(DAVIS.index(clip) + 1) % len(DAVIS)]))
+    numbers = range(len(display))
+    mattes = ArrayClip({n: Frame(rgb=np.repeat(h[:, :, None], 3, axis=2).astype(np.float32),
+                                 alpha=h[:, :, None].astype(np.float32)) for n, h in zip(numbers, holes)})
+    context = file_context(linear_clip(display, numbers), lambda: model, extra={"matte": mattes})
+    node = load_node("clean_plate")
+    out = {}
+    for name, iterations in (("shipped", None), ("no_reprojection", 0)):
+        params = node.resolve({} if iterations is None else {"iterations": iterations})
+        out[f"clean_plate_{name}"] = float(np.mean([
+            psnr(to_display(node.render(t, params, context))[holes[t]], display[t][holes[t]]) for t in odd]))
+    return out
+
+
+def main():
+    from vsae.core.settings import parse_duration
+
+    from train_quality import parse_value
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clips", default=",".join(DAVIS))
+    ap.add_argument("--budgets", default="1m,5m")
+    ap.add_argument("--limit", type=int, default=None, help="score only the first N odd frames of each clip")
+    ap.add_argument("--set", action="append", default=[], help="a TrainSettings field for the models, e.g. k=48")
+    ap.add_argument("--replay", action="store_true", help="train missing models by their recorded steps")
+    ap.add_argument("--tag", default="", help="suffix of the results file")
+    args = ap.parse_args()
+    require_clips()
+    overrides = {k: parse_value(v) for k, v in (s.split("=", 1) for s in args.set)}
+    rows = []
+    for clip in args.clips.split(","):
+        display = load_clip(clip)
+        working = display_to_working(display)
+        odd = list(range(1, len(display) - 1, 2))[:args.limit]
+        for budget in args.budgets.split(","):
+            model, meta = budget_model(clip, parse_duration(budget), working, overrides, args.replay)
+            start = time.monotonic()
+            row = {"clip": clip, "budget": budget, "steps": meta.get("steps"), "train_s": meta.get("elapsed_s"),
+                   "model_trained": reconstruction(model, working, display, range(0, len(display), 2)),
+                   "model_heldout": reconstruction(model, working, display, odd)}
+            row.update(score_retime(model, display, odd))
+            row.update(score_upres(model, display, odd))
+            row.update(score_clean_plate(model, clip, display, odd))
+            row = {k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}
+            row["score_s"] = round(time.monotonic() - start, 1)
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    means = {}
+    for budget in args.budgets.split(","):
+        sel = [r for r in rows if r["budget"] == budget]
+        means[budget] = {k: round(float(np.mean([r[k] for r in sel])), 2) for k in sel[0]
+                         if k not in ("clip", "budget", "steps", "train_s", "score_s")}
+    print_table(rows, means)
+    print(save_results("model_contribution" + (f"_{args.tag}" if args.tag else ""),
+                       {"overrides": overrides, "rows": rows, "mean": means}))
+
+
+COLUMNS = [("model_trained", "model trained"), ("model_heldout", "model held-out"),
+           ("retime_hybrid", "retime hybrid"), ("retime_flow", "retime flow"),
+           ("upres8x_shipped", "upres 8x"), ("upres8x_no_reprojection", "upres 8x no reproj."),
+           ("upres8x_bicubic", "bicubic 8x"), ("clean_plate_shipped", "clean plate"),
+           ("clean_plate_no_reprojection", "clean plate no reproj.")]
+
+
+def print_table(rows, means) -> None:
+    print("| clip | budget | steps | " + " | ".join(title for _, title in COLUMNS) + " |")
+    print("|---" * (3 + len(COLUMNS)) + "|")
+    for r in rows:
+        print(f"| {r['clip']} | {r['budget']} | {r['steps']} | " + " | ".join(f"{r[k]:.2f}" for k, _ in COLUMNS) + " |")
+    for budget, m in means.items():
+        print(f"| **mean** | {budget} | | " + " | ".join(f"**{m[k]:.2f}**" for k, _ in COLUMNS) + " |")
+
+
+if __name__ == "__main__":
+    main()
