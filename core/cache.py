@@ -125,6 +125,9 @@ def manifest_damage(manifest, key: str) -> str | None:
             return f"manifest has no valid {name!r}"
     if manifest["key"] != key:
         return f"manifest names another key ({manifest['key']})"
+    files = manifest.get("files", {})
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+        return "manifest has no valid 'files' checksums"
     source = manifest["source"]
     if not isinstance(source.get("label"), str) or not isinstance(source.get("frames"), list) or len(
             source["frames"]) != 2:

@@ -43,6 +43,7 @@ def write_atomic(path: str, write: Callable[[str], None]) -> None:
     """``write(tmp)`` writes a temp file beside ``path`` (same extension); it gets the umask's mode and is renamed
     into place whole. A reader sees the old file or the new one, never half of one; a failure leaves nothing."""
     folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=os.path.splitext(path)[1],
                                dir=folder)
     os.close(fd)

@@ -361,8 +361,9 @@ def _split_channels(pixels: np.ndarray, names: list[str], alpha_index: int, path
     elif len(colour_names) == 2:  # two colour channels (R and G, say): both kept, blue empty
         rgb = np.concatenate([pixels[:, :, [index[n] for n in colour_names]],
                               np.zeros(pixels.shape[:2] + (1,), np.float32)], axis=2)
-    elif len(colour_names) == 1:
-        rgb = np.repeat(pixels[:, :, index[colour_names[0]]:index[colour_names[0]] + 1], 3, axis=2)  # greyscale
+    elif len(colour_names) == 1 or (not colour_names and a_name):  # greyscale, or an alpha-only matte
+        grey = index[colour_names[0] if colour_names else a_name]
+        rgb = np.repeat(pixels[:, :, grey:grey + 1], 3, axis=2)
     else:
         raise InputError(f"{path}: no colour channels")
     alpha = pixels[:, :, index[a_name]:index[a_name] + 1].copy() if a_name else None

@@ -280,7 +280,7 @@ def cmd_cache(args) -> int:
         for key, problem in report:
             print(f"{key}  {'ok' if problem is None else 'DAMAGED: ' + problem}")
         bad = [key for key, problem in report if problem]
-        print(f"{len(report)} entries, {len(bad)} damaged" + (f" (remove with `vsae cache rm KEY`)" if bad else ""))
+        print(f"{len(report)} entries, {len(bad)} damaged" + (" (remove with `vsae cache rm KEY`)" if bad else ""))
         return 3 if bad else 0
     return 0
 

@@ -212,3 +212,9 @@ def test_two_renders_of_a_frame_are_byte_identical(tmp_path):
     inp = oiio.ImageInput.open(str(tmp_path / "a.exr"))
     assert "DateTime" not in [a.name for a in inp.spec().extra_attribs]
     inp.close()
+
+
+def test_an_alpha_only_matte_still_reads(tmp_path):
+    write_raw_exr(str(tmp_path / "a.exr"), np.full((4, 4, 1), 0.5, np.float32), ["A"])
+    frame = read_image(str(tmp_path / "a.exr"), premultiplied=False)
+    assert np.allclose(frame.rgb, 0.5) and np.allclose(frame.alpha, 0.5)  # its grey is the matte itself
