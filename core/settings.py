@@ -99,7 +99,7 @@ class TrainSettings:
     motion_weight: float = 4.0
     # ... and fades linearly to nothing at this fraction of the run (None: held to the end). davis-bear / blackswan,
     # 5 minutes, held-out dB: held 23.60 / 22.64, none at all 24.17 / 22.95, fading by half-way 24.29 / 23.12 (the
-    # moving object too: 24.86 / 25.55 inside the DAVIS masks against 25.34 held on blackswan).
+    # moving object too: 25.55 inside blackswan's DAVIS masks, 25.34 held); the other six clips at 1 minute +0.57.
     motion_fade: float | None = 0.5
     train_scale: float = 1.0  # train on frames resized by this factor (0 < s <= 1)
     seed: int = 0
