@@ -11,7 +11,6 @@ back the same way, at the file's own depth, to a temporary name that is renamed 
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -22,7 +21,7 @@ import xxhash
 
 from ..errors import InputError, OutputError, ParameterError
 from . import colour
-from .output_files import follow_umask
+from .output_files import write_atomic
 
 IMAGE_EXTENSIONS = {".exr", ".sxr", ".dpx", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
 MOVIE_EXTENSIONS = {".mp4", ".mov", ".m4v", ".avi", ".mkv"}
@@ -450,16 +449,8 @@ def write_image(path: str, frame: Frame, pixel_type: str | None = None, colorspa
     elif ext == ".exr":
         spec.attribute("compression", "zip")
     spec.attribute("DateTime", "")  # none: a farm re-render of a frame is byte-identical
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=ext, dir=folder)
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
-    os.close(fd)
-    try:
-        follow_umask(tmp)
-        out = oiio.ImageOutput.create(path)
+    def write(tmp: str) -> None:
+        out = oiio.ImageOutput.create(path)  # the writer is chosen by the final name's extension
         if out is None:
             raise InputError(f"{path}: no writer ({oiio.geterror().strip()})")
         if not out.open(tmp, spec):
@@ -469,15 +460,11 @@ def write_image(path: str, frame: Frame, pixel_type: str | None = None, colorspa
         out.close()
         if not ok:
             raise OutputError(f"{path}: write failed ({err.strip()})")
-        os.replace(tmp, path)
+
+    try:
+        write_atomic(path, write)
     except OSError as exc:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
         raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def check_image_extension(path: str) -> str:

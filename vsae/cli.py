@@ -140,7 +140,8 @@ def cmd_train(args) -> int:
 
 
 def _plates(args):
-    """The shot the model is trained on (an input no output may touch); None when --model names the model."""
+    """The shot the model is trained on (an input no output may touch); None when --model names the model. Callers
+    that already opened the same shot and frames pass that one instead."""
     from .core.sequence import open_shot
 
     return None if getattr(args, "model", None) else open_shot(args.shot, args.frames, args.colorspace)
@@ -154,7 +155,7 @@ def cmd_reconstruct(args) -> int:
         raise ParameterError(f"--iterations {args.iterations}: must be at least 1")
     _settings(args)
     seq = open_shot(args.shot, args.render or args.frames, args.colorspace)
-    paths = output_paths(args.output, seq.frames, [seq, _plates(args)])
+    paths = output_paths(args.output, seq.frames, [seq] + ([_plates(args)] if args.render else []))
     seq.check_sizes()
     if args.keep_channels:  # the kept channels must be finite too: found now, not after minutes of training
         for number in seq.frames:
@@ -189,7 +190,7 @@ def cmd_encode(args) -> int:
     sidecar = os.path.splitext(out)[0] + ".json"
     _settings(args)
     seq = open_shot(args.shot, args.render or args.frames, args.colorspace)
-    check_outputs([out, sidecar], [seq, _plates(args)])
+    check_outputs([out, sidecar], [seq] + ([_plates(args)] if args.render else []))
     seq.check_sizes()
     entry = _entry(args, train=not args.no_train)
     model = entry.load_model(backend=args.backend, precision=args.render_precision)
@@ -415,7 +416,7 @@ def cmd_node(args) -> int:
 
     progress = _progress(node.name)
     written = render_to_files(node, params, seq, args.output, shot_model, frames=frames, depth=args.depth,
-                              progress=progress, extra=extra, model_inputs=[_plates(plates)])
+                              progress=progress, extra=extra, model_inputs=[_plates(plates)] if args.plates else [])
     progress.close()
     print(f"wrote {len(written)} frames {written[0]}-{written[-1]} to {args.output}")
     return 0
