@@ -19,7 +19,8 @@ setup(
     packages=list(PACKAGES),
     package_dir=PACKAGES,
     # The OFX shim and test host are built from source at install time (`vsae install ofx`).
-    package_data={"vsae.ofx_bridge": ["include/*.h", "shim/*.cpp", "testhost/*.cpp"]},
+    package_data={"vsae.ofx_bridge": ["include/*.h", "shim/*.cpp", "testhost/*.cpp"],
+                  "vsae.core": ["priors/*.safetensors", "priors/*.json"]},  # the shipped prior
     install_requires=[
         # torch is pinned by install/bootstrap.sh (CPU wheel); a looser range here never pulls a CUDA build
         # on a machine that already has a torch.

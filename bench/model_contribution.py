@@ -14,6 +14,8 @@ Per clip (512x256, trained on the even frames; odd frames held out) and per trai
     python bench/model_contribution.py --clips davis-bear --budgets 1m --limit 6
     python bench/model_contribution.py --budgets 5m --replay             # train by the recorded steps (busy machine)
     python bench/model_contribution.py --budgets 5m --set motion_weight=0 --tag mw0
+    python bench/model_contribution.py --budgets 1m --init-from procedural --tag prior   # from the shipped prior
+    python bench/model_contribution.py --budgets 1m --prior-of davis-bear,davis-cows --clips davis-surf
 
 Models go to bench/models/ keyed by clip, budget and settings, with their steps and seconds; ``--replay`` trains a
 missing model by the steps recorded in results/model_contribution_steps.json instead of by the clock.
@@ -61,14 +63,17 @@ def to_display(frame) -> np.ndarray:
     return np.clip(linear_to_srgb(frame.rgb), 0, 1)
 
 
-def budget_model(clip: str, budget_s: float, working: np.ndarray, overrides: dict, replay: bool):
-    """The ShotModel of ``clip`` trained on its even frames for ``budget_s`` (torch backend), and its metrics."""
+def budget_model(clip: str, budget_s: float, working: np.ndarray, overrides: dict, replay: bool,
+                 init: tuple[str, dict] | None = None):
+    """The ShotModel of ``clip`` trained on its even frames for ``budget_s`` (torch backend), and its metrics;
+    ``init``: (name, weights) of a prior to start from."""
     from vsae.core.progress import Progress
     from vsae.core.settings import TrainSettings
     from vsae.core.shot_model import ShotModel
     from vsae.core.trainer import train
 
-    key = json.dumps({"clip": clip, "budget_s": budget_s, **overrides}, sort_keys=True)
+    key = json.dumps({"clip": clip, "budget_s": budget_s, **overrides, **({"init": init[0]} if init else {})},
+                     sort_keys=True)
     name = f"contrib-{clip}-{int(budget_s)}s-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
     path = os.path.join(MODELS, f"{name}.safetensors")
     if os.path.exists(path):
@@ -80,9 +85,11 @@ def budget_model(clip: str, budget_s: float, working: np.ndarray, overrides: dic
     else:
         settings = TrainSettings(budget_s=budget_s, checkpoint_every_s=1e9, **overrides)
     progress = Progress(f"train {clip} {budget_s:g}s", interval=60)
-    result = train(working[0::2].astype(np.float16), settings, progress=progress)
+    result = train(working[0::2].astype(np.float16), settings, init_state=init[1] if init else None,
+                   progress=progress)
     progress.close()
-    meta = {"clip": clip, "budget_s": budget_s, "overrides": overrides, **result.metrics}
+    meta = {"clip": clip, "budget_s": budget_s, "overrides": overrides, "init": init[0] if init else None,
+            **result.metrics}
     model = ShotModel(settings.model_config, result.state_dict, meta=meta, backend="torch")
     os.makedirs(MODELS, exist_ok=True)
     model.save(path)
@@ -91,6 +98,27 @@ def budget_model(clip: str, budget_s: float, working: np.ndarray, overrides: dic
     with open(STEPS_FILE, "w") as fh:
         json.dump(recorded, fh, indent=1, sort_keys=True)
     return model, meta
+
+
+def bench_prior(clips: list[str], steps: int) -> tuple[str, dict]:
+    """A prior of these DAVIS clips' even frames, trained by the shipped ``train_prior`` and kept in bench/models
+    (DAVIS is non-commercial: such a prior measures what a sequence prior buys, and is never shipped)."""
+    from vsae.core.prior import train_prior
+    from vsae.core.progress import Progress
+    from vsae.core.settings import TrainSettings
+    from vsae.core.shot_model import ShotModel
+
+    name = f"prior-{'+'.join(c.replace('davis-', '') for c in clips)}-{steps}"
+    path = os.path.join(MODELS, f"{name}.safetensors")
+    if not os.path.exists(path):
+        settings = TrainSettings(budget_s=None, steps=steps, checkpoint_every_s=1e9)
+        progress = Progress(f"prior {name}", interval=60)
+        result = train_prior([display_to_working(load_clip(c))[0::2].astype(np.float16) for c in clips], settings,
+                             progress=progress)
+        progress.close()
+        os.makedirs(MODELS, exist_ok=True)
+        ShotModel(settings.model_config, result.state_dict, meta={"clips": clips, **result.metrics}).save(path)
+    return name, ShotModel.load(path).state
 
 
 def reconstruction(model, working, display, indices) -> float:
@@ -176,23 +204,37 @@ def main():
     ap.add_argument("--set", action="append", default=[], help="a TrainSettings field for the models, e.g. k=48")
     ap.add_argument("--replay", action="store_true", help="train missing models by their recorded steps")
     ap.add_argument("--tag", default="", help="suffix of the results file")
+    ap.add_argument("--model-only", action="store_true", help="score the model's reconstruction only (no nodes)")
+    ap.add_argument("--init-from", help="start every model from this prior: a shipped name (procedural) or a file")
+    ap.add_argument("--prior-of", help="clips (comma-separated) whose even frames make a bench prior to start from")
+    ap.add_argument("--prior-steps", type=int, default=20000, help="steps of the --prior-of prior (default 20000)")
     args = ap.parse_args()
     require_clips()
     overrides = {k: parse_value(v) for k, v in (s.split("=", 1) for s in args.set)}
+    init = None
+    if args.init_from:
+        from vsae.core.cache import state_digest
+        from vsae.core.prior import load_prior
+
+        state = load_prior(args.init_from).state
+        init = (f"{os.path.basename(args.init_from)}-{state_digest(state)[:10]}", state)
+    elif args.prior_of:
+        init = bench_prior(args.prior_of.split(","), args.prior_steps)
     rows = []
     for clip in args.clips.split(","):
         display = load_clip(clip)
         working = display_to_working(display)
         odd = list(range(1, len(display) - 1, 2))[:args.limit]
         for budget in args.budgets.split(","):
-            model, meta = budget_model(clip, parse_duration(budget), working, overrides, args.replay)
+            model, meta = budget_model(clip, parse_duration(budget), working, overrides, args.replay, init)
             start = time.monotonic()
             row = {"clip": clip, "budget": budget, "steps": meta.get("steps"), "train_s": meta.get("elapsed_s"),
                    "model_trained": reconstruction(model, working, display, range(0, len(display), 2)),
                    "model_heldout": reconstruction(model, working, display, odd)}
-            row.update(score_retime(model, display, odd))
-            row.update(score_upres(model, display, odd))
-            row.update(score_clean_plate(model, clip, display, odd))
+            if not args.model_only:
+                row.update(score_retime(model, display, odd))
+                row.update(score_upres(model, display, odd))
+                row.update(score_clean_plate(model, clip, display, odd))
             row = {k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}
             row["score_s"] = round(time.monotonic() - start, 1)
             print(json.dumps(row), flush=True)
@@ -202,9 +244,9 @@ def main():
         sel = [r for r in rows if r["budget"] == budget]
         means[budget] = {k: round(float(np.mean([r[k] for r in sel])), 2) for k in sel[0]
                          if k not in ("clip", "budget", "steps", "train_s", "score_s")}
-    print_table(rows, means)
+    print_table(rows, means, COLUMNS[:2] if args.model_only else COLUMNS)
     print(save_results("model_contribution" + (f"_{args.tag}" if args.tag else ""),
-                       {"overrides": overrides, "rows": rows, "mean": means}))
+                       {"overrides": overrides, "init": init[0] if init else None, "rows": rows, "mean": means}))
 
 
 COLUMNS = [("model_trained", "model trained"), ("model_heldout", "model held-out"),
@@ -214,13 +256,13 @@ COLUMNS = [("model_trained", "model trained"), ("model_heldout", "model held-out
            ("clean_plate_no_reprojection", "clean plate no reproj.")]
 
 
-def print_table(rows, means) -> None:
-    print("| clip | budget | steps | " + " | ".join(title for _, title in COLUMNS) + " |")
-    print("|---" * (3 + len(COLUMNS)) + "|")
+def print_table(rows, means, columns=COLUMNS) -> None:
+    print("| clip | budget | steps | " + " | ".join(title for _, title in columns) + " |")
+    print("|---" * (3 + len(columns)) + "|")
     for r in rows:
-        print(f"| {r['clip']} | {r['budget']} | {r['steps']} | " + " | ".join(f"{r[k]:.2f}" for k, _ in COLUMNS) + " |")
+        print(f"| {r['clip']} | {r['budget']} | {r['steps']} | " + " | ".join(f"{r[k]:.2f}" for k, _ in columns) + " |")
     for budget, m in means.items():
-        print(f"| **mean** | {budget} | | " + " | ".join(f"**{m[k]:.2f}**" for k, _ in COLUMNS) + " |")
+        print(f"| **mean** | {budget} | | " + " | ".join(f"**{m[k]:.2f}**" for k, _ in columns) + " |")
 
 
 if __name__ == "__main__":

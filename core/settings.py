@@ -12,6 +12,12 @@ from ..errors import ParameterError
 STRIDE = 64
 ARCHS = ("fast", "paper")
 LOSSES = ("l1", "mse", "l1+mse")
+DEGRADATIONS = ("upres", "holes", "retime")  # what the nodes hand the model (core/degradations.py)
+# From random weights: a high peak helps (bench/train_quality.py, davis-bear 5 min: 1e-2 23.94 dB, 3e-3 23.50).
+SCRATCH_LR, SCRATCH_WARMUP = 1e-2, 0.05
+# From a prior: the same peak with almost no warm-up. Chosen on davis-bear / blackswan at 1 minute from the shipped
+# prior (held-out dB): peak 1e-2 21.85 / 22.26, 3e-3 21.40 / 21.94, 1e-3 20.86 / 21.18 (bench/README.md, session 7).
+FINETUNE_LR, FINETUNE_WARMUP = 1e-2, 0.01
 
 
 @dataclass(frozen=True)
@@ -90,8 +96,8 @@ class TrainSettings:
     batch: int = 2
     crop: int | None = 512  # side of the random crops (a multiple of 64); None trains on full frames only
     full_frame_every: int = 4  # every n-th step takes full frames, so the model sees the frame edges
-    lr: float = 1e-2
-    warmup: float = 0.05  # fraction of the run spent ramping the learning rate up
+    lr: float | None = None  # peak learning rate; None: SCRATCH_LR from random weights, FINETUNE_LR from a prior
+    warmup: float | None = None  # fraction of the run ramping the rate up; None: as the start weights want
     loss: str = "l1"
     # Pixels away from the shot's mean frame (what moves) weigh up to this much more in the loss. On the procedural
     # shot (60 s) 4.0 lifts reconstruction from 25.7 to 29.0 dB and the moving objects appear at all; held to the
@@ -101,14 +107,20 @@ class TrainSettings:
     # 5 minutes, held-out dB: held 23.60 / 22.64, none at all 24.17 / 22.95, fading by half-way 24.29 / 23.12 (the
     # moving object too: 25.55 inside blackswan's DAVIS masks, 25.34 held); the other six clips at 1 minute +0.57.
     motion_fade: float | None = 0.5
+    # Robust training (core/degradations.py): this fraction of the inputs is degraded as the nodes degrade what they
+    # hand the model, of these kinds; the loss still compares with the clean frame. 0: clean inputs only.
+    degrade: float = 0.0
+    degrade_kinds: tuple = ("upres", "holes", "retime")
     train_scale: float = 1.0  # train on frames resized by this factor (0 < s <= 1)
     seed: int = 0
     precision: str = "auto"  # auto | bf16 | fp32
-    # Not part of the key: they change how the run is watched, not the model.
+    # Not part of the key: they change how the run is watched or spread, not the model (a data-parallel run trains
+    # the same global batches: bench/README.md, scale-out).
     checkpoint_every_s: float = 30.0
     eval_frames: int = 8
+    nproc: int = 1  # data-parallel processes on this machine (torch.distributed; see core/data_parallel.py)
 
-    _NOT_KEY = ("checkpoint_every_s", "eval_frames")
+    _NOT_KEY = ("checkpoint_every_s", "eval_frames", "nproc")
 
     def __post_init__(self):
         self.model_config  # validates arch, k and widths
@@ -125,6 +137,14 @@ class TrainSettings:
             raise ParameterError(f"--crop {self.crop}: must be a multiple of {STRIDE}")
         if self.loss not in LOSSES:
             raise ParameterError(f"--loss {self.loss!r}: expected one of {', '.join(LOSSES)}")
+        if not (math.isfinite(self.degrade) and 0 <= self.degrade <= 1):
+            raise ParameterError(f"--degrade {self.degrade}: a fraction of the inputs, 0 to 1")
+        if isinstance(self.degrade_kinds, str):  # "upres,holes", as a command line or a bench gives it
+            self.degrade_kinds = tuple(k for k in self.degrade_kinds.split(",") if k)
+        self.degrade_kinds = tuple(self.degrade_kinds)
+        if not self.degrade_kinds or not set(self.degrade_kinds) <= set(DEGRADATIONS):
+            raise ParameterError(f"--degrade-kinds {','.join(self.degrade_kinds)}: one or more of "
+                                 f"{', '.join(DEGRADATIONS)}")
         if not 0 < self.train_scale <= 1:
             raise ParameterError(f"--train-scale {self.train_scale}: expected 0 < scale <= 1")
         if self.precision not in ("auto", "bf16", "fp32"):
@@ -133,8 +153,15 @@ class TrainSettings:
             raise ParameterError(f"--motion-weight {self.motion_weight}: must be a finite number, 0 or more")
         if self.motion_fade is not None and not (math.isfinite(self.motion_fade) and self.motion_fade > 0):
             raise ParameterError(f"--motion-fade {self.motion_fade}: a fraction of the run above zero, or none")
-        if not (math.isfinite(self.lr) and self.lr > 0):
+        if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
             raise ParameterError(f"--lr {self.lr}: must be a finite number above zero")
+        if self.warmup is not None and not (math.isfinite(self.warmup) and 0 <= self.warmup < 1):
+            raise ParameterError(f"--warmup {self.warmup}: a fraction of the run, 0 or more and below 1")
+        if self.nproc < 1:
+            raise ParameterError(f"--nproc {self.nproc}: at least 1")
+        if self.batch % self.nproc:
+            raise ParameterError(f"--batch {self.batch}: must be a multiple of --nproc {self.nproc} (the global "
+                                 f"batch is split between the processes)")
         if not 0 <= self.seed < 2 ** 32:
             raise ParameterError(f"--seed {self.seed}: expected 0 .. {2 ** 32 - 1}")
 
@@ -142,11 +169,18 @@ class TrainSettings:
     def model_config(self) -> ModelConfig:
         return ModelConfig(self.arch, self.k, self.widths, self.decoder_widths)
 
+    def schedule(self, warm_start: bool) -> tuple[float, float]:
+        """(peak learning rate, warm-up fraction) of a run from random weights or, with ``warm_start``, from a prior
+        or another model: what the settings give, else the defaults for that start."""
+        lr, warmup = (FINETUNE_LR, FINETUNE_WARMUP) if warm_start else (SCRATCH_LR, SCRATCH_WARMUP)
+        return (self.lr if self.lr is not None else lr), (self.warmup if self.warmup is not None else warmup)
+
     def key_dict(self) -> dict:
         """The settings that define the trained model, for the cache key."""
         key = {k: v for k, v in asdict(self).items() if k not in self._NOT_KEY}
         for name in ("widths", "decoder_widths"):  # lists, as JSON gives them back: a checkpoint compares equal
             key[name] = list(key[name]) if key[name] else None
+        key["degrade_kinds"] = list(key["degrade_kinds"]) if self.degrade else None  # no degradation: kinds moot
         return key
 
     def to_dict(self) -> dict:

@@ -99,45 +99,74 @@ class _Sampler:
     """Random 64-aligned crops and full frames from the padded shot; crops on the 64-grid keep the latent cells
     of a crop the same cells as in the full frame."""
 
-    def __init__(self, data: torch.Tensor, settings: TrainSettings, rng: np.random.Generator):
-        self.data, self.s, self.rng = data, settings, rng
+    def __init__(self, data: torch.Tensor, settings: TrainSettings, rng: np.random.Generator, rank: int = 0,
+                 world: int = 1):
+        self.data, self.s, self.rng, self.rank, self.world = data, settings, rng, rank, world
         self.n, _, self.h, self.w = data.shape
         self.mean = None
         if settings.motion_weight > 0:
             self.mean = torch.zeros(data.shape[1:], dtype=torch.float32)
             for frame in data:  # one frame at a time: no float32 copy of the whole shot
                 self.mean += frame.float() / self.n
+        self.predicted = None
+        if settings.degrade > 0 and "retime" in settings.degrade_kinds:
+            from .degradations import neighbour_predictions
 
-    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """A training batch (B, 3, h, w) and, with motion weighting, the shot's mean frame over the same area."""
+            self.predicted = torch.from_numpy(neighbour_predictions(data.permute(0, 2, 3, 1).numpy())).permute(
+                0, 3, 1, 2)
+
+    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """This process's part of a training batch: the model's inputs (B, 3, h, w), the clean targets (the same
+        tensor unless inputs are degraded) and, with motion weighting, the shot's mean frame over the same area.
+        Every process draws the whole global batch from the same random stream and keeps its slice, so N processes
+        see what one process would."""
         s = self.s
         idx = self.rng.choice(self.n, size=min(s.batch, self.n), replace=self.n < s.batch)
         full = s.crop is None or (s.full_frame_every > 0 and step % s.full_frame_every == 0) or (
             s.crop >= self.h and s.crop >= self.w)
-        means = None
+        share = len(idx) // self.world
+        mine = slice(self.rank * share, (self.rank + 1) * share)
         if full:
-            # Full frames of a large plate would blow up activations: keep a full-frame batch near 2 Mpixel.
-            x = self.data[idx[:max(1, min(len(idx), FULL_FRAME_PIXELS // (self.h * self.w)))]]
-            if self.mean is not None:
-                means = self.mean.expand(x.shape[0], -1, -1, -1)
+            ch, cw = self.h, self.w
+            corners = [(0, 0)] * len(idx)
         else:
             ch, cw = min(s.crop, self.h), min(s.crop, self.w)
-            crops, mean_crops = [], []
-            for i in idx:
-                y0 = int(self.rng.integers(0, (self.h - ch) // STRIDE + 1)) * STRIDE
-                x0 = int(self.rng.integers(0, (self.w - cw) // STRIDE + 1)) * STRIDE
-                crops.append(self.data[i, :, y0:y0 + ch, x0:x0 + cw])
-                if self.mean is not None:
-                    mean_crops.append(self.mean[:, y0:y0 + ch, x0:x0 + cw])
-            x = torch.stack(crops)
-            means = torch.stack(mean_crops) if mean_crops else None
-        return x.float().contiguous(memory_format=torch.channels_last), means
+            corners = [(int(self.rng.integers(0, (self.h - ch) // STRIDE + 1)) * STRIDE,
+                        int(self.rng.integers(0, (self.w - cw) // STRIDE + 1)) * STRIDE) for _ in idx]
+        kinds = [None] * len(idx)
+        if s.degrade > 0:
+            kinds = [s.degrade_kinds[int(self.rng.integers(len(s.degrade_kinds)))] if self.rng.uniform() < s.degrade
+                     else None for _ in idx]
+        items = list(zip(range(len(idx)), idx, corners, kinds))[mine]
+        if full:  # full frames of a large plate would blow up activations: keep a full-frame batch near 2 Mpixel
+            items = items[:max(1, min(share, FULL_FRAME_PIXELS // (self.h * self.w)))]
+        x = torch.stack([self.data[i, :, y0:y0 + ch, x0:x0 + cw] for _, i, (y0, x0), _ in items]).float()
+        means = None
+        if self.mean is not None:
+            means = torch.stack([self.mean[:, y0:y0 + ch, x0:x0 + cw] for _, _, (y0, x0), _ in items])
+        inputs = x
+        if any(kind for *_, kind in items):
+            from .degradations import degrade
+
+            inputs = x.clone()
+            for j, (g, i, (y0, x0), kind) in enumerate(items):
+                if kind is None:
+                    continue
+                # Its own stream per item of the global batch: every process degrades an item the same way.
+                item_rng = np.random.default_rng([s.seed, step, int(g)])
+                predicted = None if self.predicted is None else (
+                    self.predicted[i, :, y0:y0 + ch, x0:x0 + cw].permute(1, 2, 0).float().numpy())
+                out = degrade(x[j].permute(1, 2, 0).numpy(), kind, item_rng, predicted)
+                inputs[j] = torch.from_numpy(np.ascontiguousarray(out)).permute(2, 0, 1)
+        return (inputs.contiguous(memory_format=torch.channels_last),
+                x.contiguous(memory_format=torch.channels_last), means)
 
 
-def _lr_at(settings: TrainSettings, done: float) -> float:
-    if done < settings.warmup:
-        return settings.lr * max(done / settings.warmup, 0.02)
-    return settings.lr * max(0.0, 1.0 - (done - settings.warmup) / (1.0 - settings.warmup)) + settings.lr * 0.01
+def _lr_at(peak: float, warmup: float, done: float) -> float:
+    """Linear warm-up to ``peak`` over the first ``warmup`` of the run, then linear decay to 1% of it."""
+    if done < warmup:
+        return peak * max(done / warmup, 0.02)
+    return peak * max(0.0, 1.0 - (done - warmup) / (1.0 - warmup)) + peak * 0.01
 
 
 def motion_weight_at(settings: TrainSettings, done: float) -> float:
@@ -150,18 +179,23 @@ def motion_weight_at(settings: TrainSettings, done: float) -> float:
 
 
 def _loss(settings: TrainSettings, y: torch.Tensor, x: torch.Tensor, mean: torch.Tensor | None = None,
-          motion_weight: float | None = None) -> torch.Tensor:
+          motion_weight: float | None = None, across: Callable[[torch.Tensor], torch.Tensor] | None = None
+          ) -> torch.Tensor:
     """Reconstruction loss; with ``mean`` (the shot's mean frame over the batch's area) pixels that differ from
     the mean, i.e. what moves, weigh up to 1 + motion_weight times more (default: the settings' full weight): a
-    model first learns the static plate, and what it must carry frame to frame is the rest."""
+    model first learns the static plate, and what it must carry frame to frame is the rest.
+
+    ``across``: in a data-parallel run, the mean of a value over the processes, so the weights are normalised over
+    the global batch as one process would."""
     err = (y - x).abs() if settings.loss == "l1" else (y - x) ** 2 if settings.loss == "mse" else (
         (y - x).abs() + (y - x) ** 2)
     weight_now = settings.motion_weight if motion_weight is None else motion_weight
     if mean is None or weight_now <= 0:
         return err.mean()
+    across = across or (lambda v: v)
     deviation = (x - mean.to(x.device)).abs().mean(dim=1, keepdim=True)
-    weight = 1.0 + weight_now * deviation / (deviation.mean() + 1e-3)
-    return (err * weight).mean() / weight.mean()
+    weight = 1.0 + weight_now * deviation / (across(deviation.mean()) + 1e-3)
+    return (err * weight).mean() / across(weight.mean())
 
 
 def save_checkpoint(path: str, model: torch.nn.Module, opt: torch.optim.Optimizer, meta: dict) -> None:
@@ -252,30 +286,45 @@ def train(frames: np.ndarray, settings: TrainSettings, checkpoint_path: str | No
 
     frames: (N, H, W, 3) working-range values (float16 or float32), already at the training resolution.
     checkpoint_path: where checkpoints go; if the file exists the run resumes from it.
-    init_state: weights to start from (warm start from another shot's model of the same arch and k).
+    init_state: weights to start from (a prior, or another shot's model of the same arch and k); the schedule is
+        then the settings' fine-tuning one (``TrainSettings.schedule``).
     should_stop: polled every step; True ends the run early (a checkpoint is written first).
+
+    In a data-parallel run (``core.data_parallel``) every process calls this with the same frames and settings
+    (rank 0 first announces the training; the others call it once ``await_announcement()`` says so); rank 0 alone
+    writes checkpoints and reports progress, and every process returns the same weights.
     """
+    from . import data_parallel
+
+    rank, world = data_parallel.world()
+    if world > 1:
+        data_parallel.check_world(settings, frames.shape[0])
+        data_parallel.announce(True)  # rank 0: the other processes load the frames and join
     torch.manual_seed(settings.seed)
-    rng = np.random.default_rng(settings.seed)
+    rng = np.random.default_rng(settings.seed)  # the global batch's stream: the same in every process
     device = training_device()
     data = prepare_frames(frames)  # stays in host memory; batches go to the device
     if init_state is not None and not all(torch.isfinite(v).all() for v in init_state.values()
                                           if torch.is_floating_point(v)):
         raise ParameterError("--init-from: the weights hold NaN or Inf values")
+    peak_lr, warmup = settings.schedule(init_state is not None)
 
     def fresh():
-        net = ShotAutoencoder(settings.model_config).to(device, memory_format=torch.channels_last)
+        net = ShotAutoencoder(settings.model_config)
+        if world > 1:
+            data_parallel.swap_batchnorm(net, data_parallel.GlobalBatchNorm2d)
+        net = net.to(device, memory_format=torch.channels_last)
         if init_state is not None:
             try:
                 net.load_state_dict(init_state)
             except RuntimeError as exc:
                 raise ParameterError(f"--init-from: weights do not fit {settings.model_config}") from exc
-        return net, torch.optim.Adam(net.parameters(), lr=settings.lr, betas=(0.9, 0.99))
+        return net, torch.optim.Adam(net.parameters(), lr=peak_lr, betas=(0.9, 0.99))
 
     model, opt = fresh()
     bf16 = use_bf16(settings, device)
     step, elapsed_before = 0, 0.0
-    if checkpoint_path and os.path.exists(checkpoint_path):
+    if rank == 0 and checkpoint_path and os.path.exists(checkpoint_path):
         try:
             meta = load_checkpoint(checkpoint_path, model, opt)
             resumed = (meta["step"], meta["elapsed_s"], meta["numpy_rng"], meta.get("settings"))
@@ -289,10 +338,17 @@ def train(frames: np.ndarray, settings: TrainSettings, checkpoint_path: str | No
                                      f"restart")
             step, elapsed_before = resumed[0], resumed[1]
             rng.bit_generator.state = resumed[2]
-    sampler = _Sampler(data, settings, rng)
+    if world > 1:  # every process continues from rank 0's start: resumed or not, the same weights and stream
+        step, elapsed_before, rng.bit_generator.state = data_parallel.broadcast_json(
+            [step, elapsed_before, rng.bit_generator.state])
+        data_parallel.broadcast_state(model, opt)
+    sampler = _Sampler(data, settings, rng, rank, world)
+    # Buffers (batch-norm statistics) are the same in every process already: nothing to broadcast per step.
+    net = model if world == 1 else torch.nn.parallel.DistributedDataParallel(model, forward_sync_buffers=False)
     start = time.monotonic()
     last_ckpt = start
     loss_ema = None
+    report = progress if rank == 0 else None
 
     def done_fraction() -> float:
         spent = elapsed_before + time.monotonic() - start
@@ -301,35 +357,50 @@ def train(frames: np.ndarray, settings: TrainSettings, checkpoint_path: str | No
         return min(1.0, max(by_time, by_steps))
 
     def checkpoint() -> None:
-        if checkpoint_path:
+        if checkpoint_path and rank == 0:
             save_checkpoint(checkpoint_path, model, opt, {
                 "step": step, "elapsed_s": elapsed_before + time.monotonic() - start,
                 "settings": settings.key_dict(), "numpy_rng": rng.bit_generator.state})
 
+    def diverged(value: float, lr: float) -> TrainingError:  # nothing of this run may be cached or rendered
+        return TrainingError(f"training diverged at step {step} (loss {value}, learning rate {lr:.3g}); no model "
+                             f"was saved: train again with a lower --lr")
+
     model.train()
-    while (frac := done_fraction()) < 1.0:
-        lr = _lr_at(settings, frac)
+    lr, bad = peak_lr, None
+    while True:
+        frac = done_fraction()
+        if world > 1:  # one decision for every process: the slowest clock ends the run, any NaN stops it
+            frac, any_bad = data_parallel.all_max([frac, float(bad is not None)])
+            if any_bad:
+                raise diverged(bad if bad is not None else float("nan"), lr)
+        if frac >= 1.0:
+            break
+        lr = _lr_at(peak_lr, warmup, frac)
         for g in opt.param_groups:
             g["lr"] = lr
-        x, mean = sampler.batch(step)
-        x = x.to(device, non_blocking=True)
+        inputs, x, mean = sampler.batch(step)
+        inputs, x = inputs.to(device, non_blocking=True), x.to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            y = model(x)
-        loss = _loss(settings, y.float(), x, mean, motion_weight_at(settings, frac))
+            y = net(inputs)
+        loss = _loss(settings, y.float(), x, mean, motion_weight_at(settings, frac),
+                     across=None if world == 1 else data_parallel.mean_over_processes)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         step += 1
         value = loss.item()
-        if not math.isfinite(value):  # diverged: nothing of this run may be cached or rendered
-            raise TrainingError(f"training diverged at step {step} (loss {value}, learning rate {lr:.3g}); no model "
-                                f"was saved: train again with a lower --lr")
+        if not math.isfinite(value):
+            if world == 1:
+                raise diverged(value, lr)
+            bad = value
+            continue
         loss_ema = value if loss_ema is None else 0.95 * loss_ema + 0.05 * value
-        if progress is not None:
+        if report is not None:
             spent = elapsed_before + time.monotonic() - start
             eta = (settings.budget_s - spent) if settings.budget_s and not settings.steps else (
                 (settings.steps - step) * spent / max(step, 1))
-            progress.update(frac, bar_position=step, step=step, loss=loss_ema, lr=lr, eta_s=round(max(eta, 0.0), 1))
+            report.update(frac, bar_position=step, step=step, loss=loss_ema, lr=lr, eta_s=round(max(eta, 0.0), 1))
         if time.monotonic() - last_ckpt >= settings.checkpoint_every_s:
             checkpoint()
             last_ckpt = time.monotonic()
@@ -337,14 +408,18 @@ def train(frames: np.ndarray, settings: TrainSettings, checkpoint_path: str | No
             checkpoint()
             raise InterruptedError("training stopped; it resumes from its checkpoint")
     elapsed = elapsed_before + time.monotonic() - start
+    if world > 1:
+        data_parallel.swap_batchnorm(model, torch.nn.BatchNorm2d)
     recompute_batchnorm(model, data, device)
     score = evaluate(model, data, settings.eval_frames, bf16, device)
-    if progress is not None:
-        progress.update(1.0, bar_position=step, step=step, loss=loss_ema, psnr=round(score, 2), eta_s=0.0)
+    if report is not None:
+        report.update(1.0, bar_position=step, step=step, loss=loss_ema, psnr=round(score, 2), eta_s=0.0)
     state = {k: v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
-    bad = [k for k, v in state.items() if torch.is_floating_point(v) and not torch.isfinite(v).all()]
-    if bad or not math.isfinite(score):
-        raise TrainingError(f"training diverged (weights {bad[0] if bad else ''} hold NaN or Inf; PSNR {score}); no "
-                            f"model was saved: train again with a lower --lr")
+    bad_weights = [k for k, v in state.items() if torch.is_floating_point(v) and not torch.isfinite(v).all()]
+    if bad_weights or not math.isfinite(score):
+        raise TrainingError(f"training diverged (weights {bad_weights[0] if bad_weights else ''} hold NaN or Inf; "
+                            f"PSNR {score}); no model was saved: train again with a lower --lr")
     return TrainResult(state, step, elapsed, {"train_psnr_db": round(score, 3), "final_loss": loss_ema,
-                                              "steps": step, "elapsed_s": round(elapsed, 2), "bf16": bf16})
+                                              "steps": step, "elapsed_s": round(elapsed, 2), "bf16": bf16,
+                                              "processes": world})
+

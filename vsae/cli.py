@@ -37,7 +37,7 @@ def _add_precision(p: argparse.ArgumentParser) -> None:
 
 
 def _add_training(p: argparse.ArgumentParser) -> None:
-    from .core.settings import LOSSES, TrainSettings
+    from .core.settings import FINETUNE_LR, FINETUNE_WARMUP, LOSSES, SCRATCH_LR, SCRATCH_WARMUP, TrainSettings
 
     d = TrainSettings()
     g = p.add_argument_group("training (these settings are part of the model's cache key)")
@@ -50,7 +50,10 @@ def _add_training(p: argparse.ArgumentParser) -> None:
     g.add_argument("--batch", type=int, default=d.batch, help=f"frames per step (default {d.batch})")
     g.add_argument("--crop", type=int, default=d.crop,
                    help=f"random crop side, a multiple of 64; 0 = full frames only (default {d.crop})")
-    g.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate (default {d.lr})")
+    g.add_argument("--lr", type=float, help=f"peak learning rate (default {SCRATCH_LR:g} from random weights, "
+                                            f"{FINETUNE_LR:g} from a prior)")
+    g.add_argument("--warmup", type=float, help=f"fraction of the run ramping the learning rate up (default "
+                                                f"{SCRATCH_WARMUP:g} from random weights, {FINETUNE_WARMUP:g} from a prior)")
     g.add_argument("--loss", default=d.loss, choices=LOSSES, help=f"reconstruction loss (default {d.loss})")
     g.add_argument("--motion-weight", type=float, default=d.motion_weight,
                    help=f"extra loss weight on what moves (pixels away from the shot's mean frame) "
@@ -58,13 +61,19 @@ def _add_training(p: argparse.ArgumentParser) -> None:
     g.add_argument("--motion-fade", type=_fraction_or_none, default=d.motion_fade,
                    help=f"fraction of the run by which the motion weight has faded to nothing; none: held to the "
                         f"end (default {d.motion_fade:g})")
+    g.add_argument("--degrade", type=float, default=d.degrade,
+                   help="fraction of training inputs degraded as the nodes degrade what they hand the model (robust "
+                        "training; the target stays clean) (default 0)")
+    g.add_argument("--degrade-kinds", default=",".join(d.degrade_kinds),
+                   help=f"which degradations: {','.join(d.degrade_kinds)} (Upres, Clean Plate, Retime)")
     g.add_argument("--train-scale", type=float, default=d.train_scale, help="train on frames resized by this factor")
     g.add_argument("--seed", type=int, default=d.seed, help="random seed (default 0)")
     g.add_argument("--precision", default=d.precision, choices=("auto", "bf16", "fp32"))
     g.add_argument("--checkpoint-every", type=float, default=d.checkpoint_every_s,
                    help=f"seconds between checkpoints; a killed run resumes from the last "
                         f"(default {d.checkpoint_every_s:g})")
-    g.add_argument("--init-from", help="warm start: a model file (.safetensors) or a cache key of another shot")
+    g.add_argument("--init-from", help="start from these weights: a shipped prior (procedural), a prior or model file "
+                                       "(.safetensors), a cache key of another shot, or none")
     g.add_argument("--model", help="use this cache key instead of looking the shot up by its settings")
 
 
@@ -75,10 +84,10 @@ def _settings(args):
         arch=args.arch, k=args.k, widths=_int_list(args.widths, "--widths"),
         decoder_widths=_int_list(args.decoder_widths, "--decoder-widths"),
         budget_s=None if args.steps else parse_duration(args.budget), steps=args.steps, batch=args.batch,
-        crop=args.crop or None, lr=args.lr, loss=args.loss, motion_weight=args.motion_weight,
-        motion_fade=args.motion_fade,
+        crop=args.crop or None, lr=args.lr, warmup=args.warmup, loss=args.loss, motion_weight=args.motion_weight,
+        motion_fade=args.motion_fade, degrade=args.degrade, degrade_kinds=args.degrade_kinds,
         train_scale=args.train_scale, seed=args.seed,
-        precision=args.precision, checkpoint_every_s=args.checkpoint_every)
+        precision=args.precision, checkpoint_every_s=args.checkpoint_every, nproc=getattr(args, "nproc", 1))
 
 
 def _fraction_or_none(text: str) -> float | None:
@@ -116,6 +125,10 @@ def _entry(args, train: bool):
     settings = _settings(args)  # parameters are checked before any file is touched
     seq = open_shot(args.shot, args.frames, args.colorspace)
     init_state = _init_state(cache, args.init_from) if args.init_from else None
+    if init_state is not None:
+        from .core.prior import check_fits
+
+        check_fits(init_state, settings.model_config, f"--init-from {args.init_from}")
     progress = _progress("train", total=settings.steps)
     try:
         return cache.get_or_train(seq, settings, train=train, init_state=init_state, progress=progress)
@@ -123,20 +136,67 @@ def _entry(args, train: bool):
         progress.close()
 
 
-def _init_state(cache, ref: str) -> dict:
+def _init_state(cache, ref: str) -> dict | None:
+    """Weights to start training from: a shipped prior's name, a model or prior file, or another shot's cache key;
+    ``none`` starts from random weights."""
+    from .core.prior import SHIPPED, load_prior
     from .core.shot_model import ShotModel
 
-    path = ref if os.path.isfile(ref) else cache.resolve(ref).weights_path
-    return ShotModel.load(path).state
+    if ref == "none":
+        return None
+    if ref in SHIPPED or os.path.isfile(ref):
+        return load_prior(ref).state
+    return ShotModel.load(cache.resolve(ref).weights_path).state
 
 
 def cmd_train(args) -> int:
-    entry = _entry(args, train=True)
+    from .core import data_parallel
+
+    if data_parallel.launched():
+        return _train_in_world(args)
+    if args.nproc > 1 or args.nnodes != "1":
+        from .core.sequence import open_shot
+
+        _settings(args)  # checked here, before any process starts
+        open_shot(args.shot, args.frames, args.colorspace)
+        return data_parallel.launch(args.argv, args.nproc, args.nnodes, args.node_rank, args.rdzv_endpoint,
+                                    args.rdzv_id)
+    _report_trained(_entry(args, train=True))
+    return 0
+
+
+def _train_in_world(args) -> int:
+    """One process of a data-parallel training (started by ``data_parallel.launch`` or torchrun)."""
+    from .core import data_parallel
+
+    rank, _ = data_parallel.init_from_env()
+    try:
+        if rank == 0:
+            try:
+                entry = _entry(args, train=True)  # trains with the others only if the cache has no model
+            finally:
+                data_parallel.announce(False)  # nothing to train (cached, or an error): the others stop
+            _report_trained(entry)
+        elif data_parallel.await_announcement():
+            from .core.cache import ModelCache
+            from .core.sequence import open_shot
+            from .core.trainer import train
+            from .core.training_frames import load_training_frames
+
+            settings = _settings(args)
+            init_state = _init_state(ModelCache(args.cache), args.init_from) if args.init_from else None
+            seq = open_shot(args.shot, args.frames, args.colorspace)
+            train(load_training_frames(seq, settings.train_scale), settings, init_state=init_state)
+        return 0
+    finally:
+        data_parallel.shutdown()
+
+
+def _report_trained(entry) -> None:
     m = entry.manifest
     print(f"model {entry.key}  {m['source']['label']}  frames {m['source']['frames'][0]}-{m['source']['frames'][1]}"
           f"  psnr {m['metrics'].get('train_psnr_db')} dB  steps {m['metrics'].get('steps')}")
     print(entry.path)
-    return 0
 
 
 def _plates(args):
@@ -422,6 +482,58 @@ def cmd_node(args) -> int:
     return 0
 
 
+def cmd_prior(args) -> int:
+    """Train a prior on shots (a sequence prior) and/or procedural footage, into one model file."""
+    from .core.cache import ModelCache
+    from .core.output_files import check_outputs
+    from .core.prior import procedural_frames, save_prior, train_prior
+    from .core.sequence import open_shot
+    from .core.training_frames import load_training_frames
+
+    if not args.shots and not args.procedural:
+        raise ParameterError("prior train: name at least one shot, or --procedural N")
+    if not args.output.endswith(".safetensors"):
+        raise ParameterError(f"-o {args.output}: a prior is a .safetensors file")
+    if args.procedural < 0 or args.procedural_frames < 1:
+        raise ParameterError("--procedural and --procedural-frames: counts of at least 0 and 1")
+    try:
+        width, height = (int(v) for v in args.procedural_size.lower().split("x"))
+    except ValueError:
+        raise ParameterError(f"--procedural-size {args.procedural_size!r}: expected WIDTHxHEIGHT") from None
+    if width < 64 or height < 64:
+        raise ParameterError(f"--procedural-size {args.procedural_size}: at least 64x64")
+    from dataclasses import replace
+
+    settings = replace(_settings(args), motion_weight=0.0)  # a prior learns images, not one shot's moving parts
+    seqs = [open_shot(shot, None, args.colorspace) for shot in args.shots]
+    check_outputs([args.output], seqs)
+    init_state = _init_state(ModelCache(args.cache), args.init_from) if args.init_from else None
+    if init_state is not None:
+        from .core.prior import check_fits
+
+        check_fits(init_state, settings.model_config, f"--init-from {args.init_from}")
+    clips, sources = [], []
+    for seq in seqs:
+        clips.append(load_training_frames(seq, settings.train_scale))
+        sources.append({"source": seq.label, "frames": len(seq), "licence": args.licence})
+    if args.procedural:
+        progress = _progress("footage")
+        frames, made = procedural_frames(args.procedural, args.procedural_frames, width, height,
+                                         args.procedural_seed, progress)
+        progress.close()
+        clips.append(frames)
+        sources += made
+    progress = _progress("train", total=settings.steps)
+    try:
+        result = train_prior(clips, settings, progress=progress, init_state=init_state)
+    finally:
+        progress.close()
+    save_prior(args.output, settings, result, sources, "vsae " + " ".join(args.argv))
+    print(f"prior {args.output}  {sum(len(c) for c in clips)} frames from {len(sources)} shots  "
+          f"steps {result.steps}  psnr {result.metrics.get('train_psnr_db')} dB")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vsae", description="Video-specific autoencoders for compositing.")
     parser.add_argument("--version", action="version", version=f"vsae {__version__}")
@@ -430,6 +542,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train (or find) the model of a shot")
     _add_shot(p)
     _add_training(p)
+    g = p.add_argument_group("data-parallel training (torch.distributed; gloo on CPUs, NCCL on GPUs)")
+    g.add_argument("--nproc", type=int, default=1, help="training processes on this machine (default 1); the "
+                                                        "global --batch is split between them")
+    g.add_argument("--nnodes", default="1", help="machines taking part (default 1); run the same command on each")
+    g.add_argument("--node-rank", type=int, help="this machine's number, 0 .. nnodes-1 (default: assigned)")
+    g.add_argument("--rdzv-endpoint", help="HOST:PORT where the machines meet (the first machine's address)")
+    g.add_argument("--rdzv-id", default="vsae", help="a name for this training, the same on every machine")
     p.set_defaults(func=cmd_train)
 
     for name, fn, helptext in (("reconstruct", cmd_reconstruct, "pass frames through the shot's model"),
@@ -497,6 +616,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--uninstall", action="store_true", help="remove the bundle instead")
     p.set_defaults(func=cmd_install)
 
+    p = sub.add_parser("prior", help="train a prior that shots start from: a sequence's shots and/or procedural "
+                                     "footage")
+    p.add_argument("action", choices=("train",))
+    p.add_argument("shots", nargs="*", help="shots of the sequence (shot.####.exr, folder, movie)")
+    p.add_argument("-o", "--output", required=True, help="the prior's file (.safetensors)")
+    p.add_argument("--colorspace", default="auto", help="how the shots are encoded (as for every command)")
+    p.add_argument("--cache", help="model cache, for --init-from a cache key")
+    p.add_argument("--licence", default="unspecified", help="the shots' licence, recorded in the prior's manifest")
+    p.add_argument("--procedural", type=int, default=0, help="also N procedural shots made by vsae (default 0)")
+    p.add_argument("--procedural-frames", type=int, default=24, help="frames per procedural shot (default 24)")
+    p.add_argument("--procedural-size", default="512x256", help="procedural frame size (default 512x256)")
+    p.add_argument("--procedural-seed", type=int, default=0, help="procedural footage seed (default 0)")
+    _add_training(p)
+    p.set_defaults(func=cmd_prior)
+
     p = sub.add_parser("cache", help="list, show, remove, clean or verify cached models")
     p.add_argument("action", choices=("list", "show", "rm", "gc", "verify"))
     p.add_argument("key", nargs="?", help="cache key (or a unique prefix of 6+ characters)")
@@ -507,7 +641,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # the command line, for what records how it was made (a prior's manifest)
     try:
         return args.func(args)
     except VsaeError as exc:
