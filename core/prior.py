@@ -107,7 +107,7 @@ def train_prior(clips: list[np.ndarray], settings, progress=None, init_state: di
 
 
 def save_prior(path: str, settings, result, sources: list[dict], command: str, note: str | None = None) -> None:
-    """Write a prior: its weights (float16) and, in the file's metadata, the manifest (sources, licences, how it was
+    """Write a prior: its weights (float16 where they fit) and, in the file's metadata, the manifest (sources, licences, how it was
     made); a prior written into ``core/priors`` also gets the manifest as a JSON file beside it."""
     from .shot_model import ShotModel
 
@@ -115,8 +115,8 @@ def save_prior(path: str, settings, result, sources: list[dict], command: str, n
                 "elapsed_s": round(result.elapsed_s, 1), "train_psnr_db": result.metrics.get("train_psnr_db"),
                 "command": command, **({"note": note} if note else {})}
     # Weights in half precision: a starting point needs no more, and the shipped file stays a few MB (7 instead of
-    # 14). Batch-norm statistics stay float32: a variance can pass half's 65504.
-    state = {k: v.half() if v.is_floating_point() and "running_" not in k else v
+    # 14). Batch-norm statistics, and anything else beyond half's 65504, stay float32.
+    state = {k: v.half() if v.is_floating_point() and "running_" not in k and v.abs().max() < 6e4 else v
              for k, v in result.state_dict.items()}
     ShotModel(settings.model_config, state, meta={"prior": manifest}).save(path)
     if os.path.dirname(os.path.abspath(path)) == PRIORS_DIR:  # shipped: the manifest is also a file to read
