@@ -5,7 +5,6 @@ import json
 import struct
 
 import numpy as np
-import pytest
 
 from tests.conftest import tiny_settings
 from vsae.cli import main
