@@ -141,8 +141,11 @@ class _Sampler:
             items = items[:max(1, min(share, FULL_FRAME_PIXELS // (self.h * self.w)))]
         x = torch.stack([self.data[i, :, y0:y0 + ch, x0:x0 + cw] for _, i, (y0, x0), _ in items]).float()
         means = None
-        if self.mean is not None:
+        if self.mean is not None and full:
+            means = self.mean.expand(len(items), -1, -1, -1)  # the whole mean frame: a view, no copy a step
+        elif self.mean is not None:
             means = torch.stack([self.mean[:, y0:y0 + ch, x0:x0 + cw] for _, _, (y0, x0), _ in items])
+        x = x.contiguous(memory_format=torch.channels_last)
         inputs = x
         if any(kind for *_, kind in items):
             from .degradations import degrade
@@ -157,8 +160,7 @@ class _Sampler:
                     self.predicted[i, :, y0:y0 + ch, x0:x0 + cw].permute(1, 2, 0).float().numpy())
                 out = degrade(x[j].permute(1, 2, 0).numpy(), kind, item_rng, predicted)
                 inputs[j] = torch.from_numpy(np.ascontiguousarray(out)).permute(2, 0, 1)
-        return (inputs.contiguous(memory_format=torch.channels_last),
-                x.contiguous(memory_format=torch.channels_last), means)
+        return inputs, x, means  # inputs is x itself when nothing was degraded: one copy of the batch
 
 
 def _lr_at(peak: float, warmup: float, done: float) -> float:

@@ -124,11 +124,7 @@ def _entry(args, train: bool):
         return cache.resolve(args.model)
     settings = _settings(args)  # parameters are checked before any file is touched
     seq = open_shot(args.shot, args.frames, args.colorspace)
-    init_state = _init_state(cache, args.init_from) if args.init_from else None
-    if init_state is not None:
-        from .core.prior import check_fits
-
-        check_fits(init_state, settings.model_config, f"--init-from {args.init_from}")
+    init_state = _init_state(cache, args.init_from, settings)
     progress = _progress("train", total=settings.steps)
     try:
         return cache.get_or_train(seq, settings, train=train, init_state=init_state, progress=progress)
@@ -136,17 +132,21 @@ def _entry(args, train: bool):
         progress.close()
 
 
-def _init_state(cache, ref: str) -> dict | None:
+def _init_state(cache, ref: str | None, settings) -> dict | None:
     """Weights to start training from: a shipped prior's name, a model or prior file, or another shot's cache key;
-    ``none`` starts from random weights."""
-    from .core.prior import SHIPPED, load_prior
+    None or ``none`` start from random weights. Weights that do not fit ``settings``' model are refused here, before
+    the cache or any training is touched."""
+    from .core.prior import SHIPPED, check_fits, load_prior
     from .core.shot_model import ShotModel
 
-    if ref == "none":
+    if ref is None or ref == "none":
         return None
     if ref in SHIPPED or os.path.isfile(ref):
-        return load_prior(ref).state
-    return ShotModel.load(cache.resolve(ref).weights_path).state
+        state = load_prior(ref).state
+    else:
+        state = ShotModel.load(cache.resolve(ref).weights_path).state
+    check_fits(state, settings.model_config, f"--init-from {ref}")
+    return state
 
 
 def cmd_train(args) -> int:
@@ -184,7 +184,7 @@ def _train_in_world(args) -> int:
             from .core.training_frames import load_training_frames
 
             settings = _settings(args)
-            init_state = _init_state(ModelCache(args.cache), args.init_from) if args.init_from else None
+            init_state = _init_state(ModelCache(args.cache), args.init_from, settings)
             seq = open_shot(args.shot, args.frames, args.colorspace)
             train(load_training_frames(seq, settings.train_scale), settings, init_state=init_state)
         return 0
@@ -507,11 +507,7 @@ def cmd_prior(args) -> int:
     settings = replace(_settings(args), motion_weight=0.0)  # a prior learns images, not one shot's moving parts
     seqs = [open_shot(shot, None, args.colorspace) for shot in args.shots]
     check_outputs([args.output], seqs)
-    init_state = _init_state(ModelCache(args.cache), args.init_from) if args.init_from else None
-    if init_state is not None:
-        from .core.prior import check_fits
-
-        check_fits(init_state, settings.model_config, f"--init-from {args.init_from}")
+    init_state = _init_state(ModelCache(args.cache), args.init_from, settings)
     clips, sources = [], []
     for seq in seqs:
         clips.append(load_training_frames(seq, settings.train_scale))
