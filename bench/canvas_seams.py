@@ -23,16 +23,62 @@ from clip_models import clip_model
 from common import DAVIS, HERE, display_to_working, load_clip, require_clips, save_results
 
 
-def main():
-    import cv2
-
+def seam_figures(model, working: np.ndarray, iterations: int = 5, samples: int = 4) -> tuple[dict, list]:
+    """Seam energy (stitch, extend) and detail (stretch) before and after reprojection through ``model`` on
+    ``samples`` frames of ``working`` ((N, H, W, 3) working range, N > 20); and before | after image pairs of the
+    first frame for a contact sheet. Returns ({figure: [value per frame]}, [[before, after], ...])."""
     from vsae.core.canvas import (extend_seams, match_held_area, pad_canvas, reproject_canvas, seam_energy,
                                   seam_keep, stitch_canvas)
+    from vsae.core.upres import resize
+
+    n = iterations
+    starts = np.linspace(0, len(working) - 21, samples).astype(int)
+    figures: dict[str, list] = {}
+    sheet = []
+    for t in starts:
+        canvas, seams = stitch_canvas([working[t], working[t + 20]])
+        whole = reproject_canvas(model, canvas, n)
+        band = reproject_canvas(model, canvas, n, seam_keep(canvas.shape[:2], seams, "row", 32))
+        for name, img in (("stitch_before", canvas), ("stitch_after", whole), ("stitch_band32", band)):
+            figures.setdefault(name, []).append(seam_energy(img, seams))
+        for mode in ("mirror", "zero"):
+            padded, original = pad_canvas(working[t], 128, 128, 64, 64, mode)
+            held = reproject_canvas(model, padded, n, original.astype(np.float32))
+            out = match_held_area(reproject_canvas(model, held, 1), padded, original)  # as the node does
+            cols, rws = extend_seams(original)
+            for name, img in ((f"extend_{mode}_before", padded), (f"extend_{mode}_held", held),
+                              (f"extend_{mode}_after", out)):
+                figures.setdefault(name, []).append(
+                    (seam_energy(img, cols, "row") + seam_energy(img, rws, "column")) / 2)
+            if mode == "mirror" and t == starts[0]:
+                sheet.append([padded, out])
+        wide = resize(working[t], (1024, 256))
+        stretched = reproject_canvas(model, wide, 10)
+        detail = np.abs(np.diff(working[t], axis=1)).mean()
+        figures.setdefault("stretch_detail_before", []).append(np.abs(np.diff(wide, axis=1)).mean() * 2 / detail)
+        figures.setdefault("stretch_detail_after", []).append(
+            np.abs(np.diff(stretched, axis=1)).mean() * 2 / detail)
+        if t == starts[0]:
+            sheet.append([canvas, whole])
+            sheet.append([wide, stretched])
+    return figures, sheet
+
+
+def write_sheet(sheet: list, path: str) -> str:
+    """One small JPEG of before | after rows (working-range images), shrunk to 772 pixels wide."""
+    import cv2
+
     from vsae.core.colour import from_working
     from vsae.core.contact_sheet import contact_sheet
     from vsae.core.metrics import to_display
-    from vsae.core.upres import resize
 
+    tiles = [[cv2.resize(img, (384, 192), interpolation=cv2.INTER_AREA) for img in pair] for pair in sheet]
+    image = to_display(from_working(contact_sheet(tiles, max_width=772)))
+    cv2.imwrite(path, np.round(image[:, :, ::-1] * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 75])
+    return path
+
+
+def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--clips", default=",".join(DAVIS))
     ap.add_argument("--iterations", type=int, default=5)
@@ -43,41 +89,8 @@ def main():
     for clip in args.clips.split(","):
         working = display_to_working(load_clip(clip))
         model = clip_model(clip, frames=working)
-        n = args.iterations
-        starts = np.linspace(0, len(working) - 21, args.samples).astype(int)
-        figures: dict[str, list] = {}
-        sheet = []
-        for t in starts:
-            canvas, seams = stitch_canvas([working[t], working[t + 20]])
-            whole = reproject_canvas(model, canvas, n)
-            band = reproject_canvas(model, canvas, n, seam_keep(canvas.shape[:2], seams, "row", 32))
-            for name, img in (("stitch_before", canvas), ("stitch_after", whole), ("stitch_band32", band)):
-                figures.setdefault(name, []).append(seam_energy(img, seams))
-            for mode in ("mirror", "zero"):
-                padded, original = pad_canvas(working[t], 128, 128, 64, 64, mode)
-                held = reproject_canvas(model, padded, n, original.astype(np.float32))
-                out = match_held_area(reproject_canvas(model, held, 1), padded, original)  # as the node does
-                cols, rws = extend_seams(original)
-                for name, img in ((f"extend_{mode}_before", padded), (f"extend_{mode}_held", held),
-                                  (f"extend_{mode}_after", out)):
-                    figures.setdefault(name, []).append(
-                        (seam_energy(img, cols, "row") + seam_energy(img, rws, "column")) / 2)
-                if mode == "mirror" and t == starts[0]:
-                    sheet.append([padded, out])
-            wide = resize(working[t], (1024, 256))
-            stretched = reproject_canvas(model, wide, 10)
-            detail = np.abs(np.diff(working[t], axis=1)).mean()
-            figures.setdefault("stretch_detail_before", []).append(np.abs(np.diff(wide, axis=1)).mean() * 2 / detail)
-            figures.setdefault("stretch_detail_after", []).append(
-                np.abs(np.diff(stretched, axis=1)).mean() * 2 / detail)
-            if t == starts[0]:
-                sheet.append([canvas, whole])
-                sheet.append([wide, stretched])
-        # One small sheet per clip: rows of before | after (extend, stitch, stretch), shrunk to 772 wide.
-        tiles = [[cv2.resize(img, (384, 192), interpolation=cv2.INTER_AREA) for img in pair] for pair in sheet]
-        image = to_display(from_working(contact_sheet(tiles, max_width=772)))
-        path = os.path.join(HERE, "results", f"canvas_{clip}.jpg")
-        cv2.imwrite(path, np.round(image[:, :, ::-1] * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 75])
+        figures, sheet = seam_figures(model, working, args.iterations, args.samples)
+        write_sheet(sheet, os.path.join(HERE, "results", f"canvas_{clip}.jpg"))
         row = {"clip": clip, **{k: round(float(np.mean(v)), 3) for k, v in figures.items()}}
         rows.append(row)
         print(row, flush=True)

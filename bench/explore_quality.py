@@ -26,13 +26,17 @@ from clip_models import clip_model
 from common import CLIPS, DAVIS, display_to_working, load_clip, require_clips, save_results, working_to_display
 
 
-def cluster_figures(clip: str, k: int, iterations: int) -> dict:
+def cluster_figures(clip: str, k: int, iterations: int, model=None, frames: np.ndarray | None = None) -> dict:
+    """Per cluster of the shot's latent map: sharpness of the latent average and of the per-pixel mean, PSNR to
+    the nearest real frame. model: the protocol's by default; frames: (N, H, W, 3) working range if loaded."""
     from vsae.core import explore
     from vsae.core.metrics import psnr
     from vsae.core.padding import stride_pads
 
-    frames = display_to_working(load_clip(clip))
-    model = clip_model(clip, frames=frames)
+    if frames is None:
+        frames = display_to_working(load_clip(clip))
+    if model is None:
+        model = clip_model(clip, frames=frames)
     latents = model.encode_batches(f.transpose(2, 0, 1) for f in frames)
     shot = explore.latent_map(latents, range(len(frames)), explore.CLUSTER_COMPONENTS)
     labels, _ = explore.kmeans(shot.coords, k)

@@ -2,10 +2,14 @@
 J (mean IoU over frames 1..N-1) and F (boundary measure, tolerance 0.008 of the diagonal) at the native 854x480,
 beside the frame-0 mask carried frame to frame by DIS optical flow. Also frames per second and peak memory.
 
-The shot model is the protocol's (bench/clip_models.py: 512x256, trained on the even frames); pixel codes are
-computed on the 512x256 frames and the mattes scored at native size.
+The shot model is the protocol's (bench/clip_models.py: 512x256, trained on the even frames; ``--steps`` for
+another training length); pixel codes are computed on the 512x256 frames and the mattes scored at native size. Each
+clip is also propagated with its colour alone as the code (no encoder): what the model adds.
 
     python bench/mask_propagate_quality.py --clips davis-bear
+    # settings chosen on four clips and reported on the other four, and the other way round:
+    python bench/mask_propagate_quality.py --choose-on davis-bear,davis-bmx-trees,davis-cows,davis-surf \
+        --grid image_weight=1,4 --grid radius=8,16
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import time
 
 import numpy as np
 
-from clip_models import clip_model
+from clip_models import DEFAULT_STEPS, clip_model
 from common import CLIPS, DAVIS, PAPER_SIZE, display_to_working, load_clip, peak_rss_mib, require_clips, save_results
 
 
@@ -46,51 +50,117 @@ def flow_baseline(display: np.ndarray, mask0: np.ndarray) -> list[np.ndarray]:
     return masks
 
 
-def main():
+_LOADED: dict = {}  # the clip being scored: frames, masks, model and flow baseline
+
+
+def score_clip(clip: str, settings, steps: int, colour_alone: bool = False) -> dict:
+    """J / F of the node's propagation on ``clip`` with these PropagationSettings (codes, codes + guided refinement),
+    beside DIS flow and, with ``colour_alone``, the same propagation with the frame's colour as the only code (no
+    encoder: what the model adds). The clip's frames, masks, flow baseline and model are loaded once per process."""
     import cv2
 
-    from vsae.core.mask_propagate import (Propagation, PropagationSettings, boundary_f, grid_to_mask, jaccard,
-                                          mask_to_grid, refine_matte)
+    from vsae.core.mask_propagate import (Propagation, boundary_f, grid_to_mask, jaccard, mask_to_grid,
+                                          refine_matte)
     from vsae.core.pixel_codes import hypercolumns
+
+    if clip not in _LOADED:
+        native = load_clip(clip, size=None)
+        masks = load_masks(clip)
+        small = display_to_working(np.stack([cv2.resize(f, PAPER_SIZE, interpolation=cv2.INTER_AREA)
+                                             for f in native]))
+        _LOADED.clear()  # one clip at a time in memory
+        _LOADED[clip] = (native, masks, small, clip_model(clip, steps=steps, frames=small),
+                         flow_baseline(native, masks[0]))
+    native, masks, small, model, flow = _LOADED[clip]
+    h, w = masks.shape[1:]
+    guide = display_to_working(native)
+    key = mask_to_grid(cv2.resize(masks[0], PAPER_SIZE, interpolation=cv2.INTER_AREA), settings.stride)
+
+    def propagate(layers: int, image_weight: float):
+        prop = Propagation(lambda f: hypercolumns(model, small[f], settings.stride, layers, image_weight),
+                           range(len(native)), {0: key}, settings)
+        return [prop.grid_matte(t) for t in range(len(native))]
+
+    start = time.perf_counter()
+    grids = propagate(settings.layers, settings.image_weight)
+    fps = (len(native) - 1) / (time.perf_counter() - start)
+    outputs = {
+        "codes": [grid_to_mask(g, h, w) for g in grids],
+        "codes+refine": [refine_matte(grid_to_mask(g, h, w), guide[t], radius=8) for t, g in enumerate(grids)],
+        "dis_flow": flow,
+    }
+    if colour_alone:
+        outputs["colour+refine"] = [refine_matte(grid_to_mask(g, h, w), guide[t], radius=8)
+                                    for t, g in enumerate(propagate(0, 1.0))]
+    row = {"clip": clip, "frames": len(native), "fps": round(fps, 2)}
+    for name, preds in outputs.items():
+        row[name] = {"J": round(float(np.mean([jaccard(p, m) for p, m in zip(preds[1:], masks[1:])])), 3),
+                     "F": round(float(np.mean([boundary_f(p, m) for p, m in zip(preds[1:], masks[1:])])), 3)}
+    print(clip, f"{row['fps']} fps", "  ".join(f"{k} J {v['J']:.3f} F {v['F']:.3f}" for k, v in row.items()
+                                               if isinstance(v, dict)), flush=True)
+    return row
+
+
+def mean_of(rows: list[dict]) -> dict:
+    methods = [k for k in rows[0] if isinstance(rows[0][k], dict)]
+    return {m: {s: round(float(np.mean([r[m][s] for r in rows])), 3) for s in ("J", "F")} for m in methods}
+
+
+def choose_and_report(choose: list[str], report: list[str], grid: list[dict], steps: int) -> dict:
+    """The grid point with the best mean J (codes + refinement) on ``choose``, then scored on ``report``: settings
+    are never judged on the clips they were chosen on."""
+    from vsae.core.mask_propagate import PropagationSettings
+
+    trials = []
+    for clip in choose:  # clip-major: each clip's model and flow are loaded once
+        for i, point in enumerate(grid):
+            row = score_clip(clip, PropagationSettings(**point), steps)
+            trials.append((i, row))
+    means = [float(np.mean([r["codes+refine"]["J"] for j, r in trials if j == i])) for i in range(len(grid))]
+    best = int(np.argmax(means))
+    rows = [score_clip(clip, PropagationSettings(**grid[best]), steps, colour_alone=True) for clip in report]
+    return {"chosen_on": choose, "reported_on": report, "grid": grid, "grid_mean_J": [round(m, 3) for m in means],
+            "chosen": grid[best], "rows": rows, "mean": mean_of(rows)}
+
+
+def main():
+    import itertools
+
+    from vsae.core.mask_propagate import PropagationSettings
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--clips", default=",".join(DAVIS))
     ap.add_argument("--set", action="append", default=[], help="PropagationSettings field=value")
     ap.add_argument("--name", default="mask_propagate_quality")
+    ap.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="training steps of each clip's model")
+    ap.add_argument("--grid", action="append", default=[],
+                    help="field=v1,v2,...: settings to choose among (with --choose-on)")
+    ap.add_argument("--choose-on", help="clips to choose the --grid settings on; they are reported on the other "
+                                        "--clips, and the other way round")
     args = ap.parse_args()
     require_clips()
-    settings = PropagationSettings(**{k: type(getattr(PropagationSettings, k))(v)
-                                      for k, v in (s.split("=", 1) for s in args.set)})
-    rows = []
-    for clip in args.clips.split(","):
-        native = load_clip(clip, size=None)
-        masks = load_masks(clip)
-        h, w = masks.shape[1:]
-        small = display_to_working(np.stack([cv2.resize(f, PAPER_SIZE, interpolation=cv2.INTER_AREA) for f in native]))
-        model = clip_model(clip, frames=small)
-        key = mask_to_grid(cv2.resize(masks[0], PAPER_SIZE, interpolation=cv2.INTER_AREA), settings.stride)
-        start = time.perf_counter()
-        prop = Propagation(lambda f: hypercolumns(model, small[f], settings.stride, settings.layers, settings.image_weight), range(len(native)), {0: key},
-                           settings)
-        grids = [prop.grid_matte(t) for t in range(len(native))]
-        fps = (len(native) - 1) / (time.perf_counter() - start)
-        guide = display_to_working(native)
-        outputs = {
-            "codes": [grid_to_mask(g, h, w) for g in grids],
-            "codes+refine": [refine_matte(grid_to_mask(g, h, w), guide[t], radius=8) for t, g in enumerate(grids)],
-            "dis_flow": flow_baseline(native, masks[0]),
-        }
-        row = {"clip": clip, "frames": len(native), "fps": round(fps, 2)}
-        for name, preds in outputs.items():
-            row[name] = {"J": round(float(np.mean([jaccard(p, m) for p, m in zip(preds[1:], masks[1:])])), 3),
-                         "F": round(float(np.mean([boundary_f(p, m) for p, m in zip(preds[1:], masks[1:])])), 3)}
-        rows.append(row)
-        print(clip, f"{row['fps']} fps", "  ".join(f"{k} J {v['J']:.3f} F {v['F']:.3f}" for k, v in row.items()
-                                                   if isinstance(v, dict)), flush=True)
-    methods = [k for k in rows[0] if isinstance(rows[0][k], dict)]
-    mean = {m: {s: round(float(np.mean([r[m][s] for r in rows])), 3) for s in ("J", "F")} for m in methods}
+
+    def typed(field, value):
+        return type(getattr(PropagationSettings, field))(value)
+
+    fixed = {k: typed(k, v) for k, v in (s.split("=", 1) for s in args.set)}
+    clips = args.clips.split(",")
+    if args.choose_on:
+        axes = [(k, [typed(k, v) for v in vs.split(",")]) for k, vs in (g.split("=", 1) for g in args.grid)]
+        grid = [{**fixed, **dict(zip([k for k, _ in axes], values))}
+                for values in itertools.product(*[vs for _, vs in axes])]
+        a = args.choose_on.split(",")
+        b = [c for c in clips if c not in a]
+        splits = [choose_and_report(a, b, grid, args.steps), choose_and_report(b, a, grid, args.steps)]
+        for s in splits:
+            print("chosen on", ",".join(s["chosen_on"]), s["chosen"], "reported:", s["mean"], flush=True)
+        print(save_results(args.name, {"steps": args.steps, "splits": splits, "peak_rss_mib": round(peak_rss_mib())}))
+        return
+    settings = PropagationSettings(**fixed)
+    rows = [score_clip(clip, settings, args.steps, colour_alone=True) for clip in clips]
+    mean = mean_of(rows)
     print("mean", mean, f"peak RSS {peak_rss_mib():.0f} MiB")
-    print(save_results(args.name, {"settings": settings.__dict__, "rows": rows, "mean": mean,
+    print(save_results(args.name, {"settings": settings.__dict__, "steps": args.steps, "rows": rows, "mean": mean,
                                    "peak_rss_mib": round(peak_rss_mib())}))
 
 

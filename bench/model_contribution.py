@@ -4,11 +4,16 @@ each budget. Every render goes through the node definitions (``plugin/nodes``) a
 code the CLI and the OFX bridge run; nothing here re-implements a node.
 
 Per clip (512x256, trained on the even frames; odd frames held out) and per training budget:
-- model: reconstruction PSNR on trained and held-out frames (one reprojection);
+- model: reconstruction PSNR on trained and held-out frames (one reprojection; with a reprojection skip, also
+  the held-out frames decoded from the latent alone);
 - retime: hybrid (shipped) vs flow (its warp alone) at each odd frame from its even neighbours;
 - upres 8x: shipped vs iterations 0 (its first guess with detail preserve, no reprojection) vs bicubic;
 - clean plate: shipped (temporal fill + 5 reprojections) vs iterations 0, inside foreign-box holes
-  (``clean_plate_quality.foreign_holes``) on the odd frames.
+  (``clean_plate_quality.foreign_holes``) on the odd frames;
+- averages: Explore's latent averages of four clusters vs the per-pixel means of the same frames (sharpness);
+- canvas: Stitch and Extend (mirror) seam energy before and after reprojection (bench/canvas_seams.py).
+Mask Propagate's codes against colour alone and DIS flow, with settings chosen on other clips, are
+bench/mask_propagate_quality.py's (``--choose-on``).
 
     python bench/model_contribution.py --budgets 1m,5m                  # all eight DAVIS clips
     python bench/model_contribution.py --clips davis-bear --budgets 1m --limit 6
@@ -16,6 +21,7 @@ Per clip (512x256, trained on the even frames; odd frames held out) and per trai
     python bench/model_contribution.py --budgets 5m --set motion_weight=0 --tag mw0
     python bench/model_contribution.py --budgets 1m --init-from procedural --tag prior   # from the shipped prior
     python bench/model_contribution.py --budgets 1m --prior-of davis-bear,davis-cows --clips davis-surf
+    python bench/model_contribution.py --budgets 1m --set skip_scale=16 --nodes upres,clean_plate
 
 Models go to bench/models/ keyed by clip, budget and settings, with their steps and seconds; ``--replay`` trains a
 missing model by the steps recorded in results/model_contribution_steps.json instead of by the clock.
@@ -121,14 +127,40 @@ def bench_prior(clips: list[str], steps: int) -> tuple[str, dict]:
     return name, ShotModel.load(path).state
 
 
-def reconstruction(model, working, display, indices) -> float:
+def reconstruction(model, working, display, indices, latent: bool = False) -> float:
+    """Mean PSNR of one reprojection of these frames; ``latent``: decoded from the latent alone (differs from the
+    reprojection only where the model has a reprojection skip)."""
     from vsae.core.metrics import psnr
 
     out = []
     for i in indices:
-        y = model.reproject(working[i:i + 1].transpose(0, 3, 1, 2))[0].transpose(1, 2, 0)
+        x = working[i:i + 1].transpose(0, 3, 1, 2)
+        y = (model.decode(*model.encode(x)) if latent else model.reproject(x))[0].transpose(1, 2, 0)
         out.append(psnr(np.clip(working_to_display(y), 0, 1), display[i]))
     return float(np.mean(out))
+
+
+def score_averages(clip, model, working) -> dict:
+    """Explore's latent averages (k=4 clusters of the latent map, 3 reprojections) beside the per-pixel means of
+    the same frames: sharpness and PSNR to the nearest real frame (bench/explore_quality.py)."""
+    from explore_quality import cluster_figures
+
+    r = cluster_figures(clip, 4, 3, model=model, frames=working)
+    return {"average_sharpness_ratio": r["sharp_latent"] / r["sharp_pixel"],
+            "average_sharp_latent": r["sharp_latent"], "average_sharp_pixel": r["sharp_pixel"],
+            "average_psnr_latent": r["psnr_latent_nearest"], "average_psnr_pixel": r["psnr_pixel_nearest"]}
+
+
+def score_canvas(model, working, sheet_path: str) -> dict:
+    """Stitch and Extend (mirror, the node's default) seam energy before / after the model on two frames
+    (bench/canvas_seams.py; 1.0: a seam shows no more than any column; a mirror has no seam, its fault is the
+    mirrored copy, which only the sheet shows), and the before | after sheet of the first of them."""
+    from canvas_seams import seam_figures, write_sheet
+
+    figures, sheet = seam_figures(model, working, iterations=5, samples=2)
+    write_sheet(sheet, sheet_path)
+    return {k: float(np.mean(figures[k])) for k in ("stitch_before", "stitch_after", "extend_mirror_before",
+                                                     "extend_mirror_after")}
 
 
 def score_retime(model, display, odd, methods=("hybrid", "flow")) -> dict:
@@ -205,11 +237,15 @@ def main():
     ap.add_argument("--replay", action="store_true", help="train missing models by their recorded steps")
     ap.add_argument("--tag", default="", help="suffix of the results file")
     ap.add_argument("--model-only", action="store_true", help="score the model's reconstruction only (no nodes)")
+    ap.add_argument("--nodes", default=",".join(NODES), help=f"what to score beside the model (default {','.join(NODES)})")
     ap.add_argument("--init-from", help="start every model from this prior: a shipped name (procedural) or a file")
     ap.add_argument("--prior-of", help="clips (comma-separated) whose even frames make a bench prior to start from")
     ap.add_argument("--prior-steps", type=int, default=20000, help="steps of the --prior-of prior (default 20000)")
     args = ap.parse_args()
     require_clips()
+    nodes = [] if args.model_only else [n for n in args.nodes.split(",") if n]
+    if set(nodes) - set(NODES):
+        ap.error(f"--nodes: expected some of {','.join(NODES)}")
     overrides = {k: parse_value(v) for k, v in (s.split("=", 1) for s in args.set)}
     init = None
     if args.init_from:
@@ -231,38 +267,61 @@ def main():
             row = {"clip": clip, "budget": budget, "steps": meta.get("steps"), "train_s": meta.get("elapsed_s"),
                    "model_trained": reconstruction(model, working, display, range(0, len(display), 2)),
                    "model_heldout": reconstruction(model, working, display, odd)}
-            if not args.model_only:
-                row.update(score_retime(model, display, odd))
-                row.update(score_upres(model, display, odd))
-                row.update(score_clean_plate(model, clip, display, odd))
-            row = {k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}
+            if model.config.skip_scale:
+                row["model_heldout_latent"] = reconstruction(model, working, display, odd, latent=True)
+            scorers = {"retime": lambda: score_retime(model, display, odd),
+                       "upres": lambda: score_upres(model, display, odd),
+                       "clean_plate": lambda: score_clean_plate(model, clip, display, odd),
+                       "averages": lambda: score_averages(clip, model, working),
+                       "canvas": lambda: score_canvas(model, working, os.path.join(
+                           HERE, "results", f"canvas_{clip}_{budget}" + (f"_{args.tag}" if args.tag else "") + ".jpg"))}
+            for node in nodes:
+                row.update(scorers[node]())
+            row = {k: _rounded(v) if isinstance(v, float) else v for k, v in row.items()}
             row["score_s"] = round(time.monotonic() - start, 1)
             print(json.dumps(row), flush=True)
             rows.append(row)
     means = {}
     for budget in args.budgets.split(","):
         sel = [r for r in rows if r["budget"] == budget]
-        means[budget] = {k: round(float(np.mean([r[k] for r in sel])), 2) for k in sel[0]
+        means[budget] = {k: _rounded(float(np.mean([r[k] for r in sel]))) for k in sel[0] if k in sel[-1]
                          if k not in ("clip", "budget", "steps", "train_s", "score_s")}
-    print_table(rows, means, COLUMNS[:2] if args.model_only else COLUMNS)
+    columns = [c for c in COLUMNS if c[0] in rows[0]]
+    if all("model_heldout_latent" in r for r in rows):
+        columns = [*columns[:2], ("model_heldout_latent", "model held-out, latent"), *columns[2:]]
+    print_table(rows, means, columns)
     print(save_results("model_contribution" + (f"_{args.tag}" if args.tag else ""),
                        {"overrides": overrides, "init": init[0] if init else None, "rows": rows, "mean": means}))
 
 
+NODES = ("retime", "upres", "clean_plate", "averages", "canvas")
 COLUMNS = [("model_trained", "model trained"), ("model_heldout", "model held-out"),
            ("retime_hybrid", "retime hybrid"), ("retime_flow", "retime flow"),
            ("upres8x_shipped", "upres 8x"), ("upres8x_no_reprojection", "upres 8x no reproj."),
            ("upres8x_bicubic", "bicubic 8x"), ("clean_plate_shipped", "clean plate"),
-           ("clean_plate_no_reprojection", "clean plate no reproj.")]
+           ("clean_plate_no_reprojection", "clean plate no reproj."),
+           ("average_sharpness_ratio", "latent average / pixel mean sharpness"),
+           ("stitch_before", "stitch seam"), ("stitch_after", "stitch seam reproj."),
+           ("extend_mirror_before", "extend seam"), ("extend_mirror_after", "extend seam reproj.")]
+
+
+def _rounded(value: float) -> float:
+    return round(value, 2 if abs(value) >= 1 else 5)  # dB and seam energy to 0.01; sharpness (~0.02) finer
+
+
+def _cell(value) -> str:
+    if value is None:  # a column a run did not score (rows from before it existed)
+        return "-"
+    return f"{value:.2f}" if abs(value) >= 0.1 else f"{value:.4f}"
 
 
 def print_table(rows, means, columns=COLUMNS) -> None:
     print("| clip | budget | steps | " + " | ".join(title for _, title in columns) + " |")
     print("|---" * (3 + len(columns)) + "|")
     for r in rows:
-        print(f"| {r['clip']} | {r['budget']} | {r['steps']} | " + " | ".join(f"{r[k]:.2f}" for k, _ in columns) + " |")
+        print(f"| {r['clip']} | {r['budget']} | {r['steps']} | " + " | ".join(_cell(r.get(k)) for k, _ in columns) + " |")
     for budget, m in means.items():
-        print(f"| **mean** | {budget} | | " + " | ".join(f"**{m[k]:.2f}**" for k, _ in columns) + " |")
+        print(f"| **mean** | {budget} | | " + " | ".join(f"**{_cell(m.get(k))}**" for k, _ in columns) + " |")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Peak resident memory while training a 100-frame 1920x1080 shot (target <= 4 GiB).
 
-    python bench/train_memory.py [--frames 100] [--steps 20]
+    python bench/train_memory.py [--frames 100] [--steps 20] [--train-args "--degrade 0.5 --half-width 16"]
 
 Writes a procedural 1080p shot (8-bit PNG, as a delivered plate might be) to a temp folder, then runs
 ``vsae train`` on it in a child process: loading every frame, crops and full-frame steps, the final batch-norm pass,
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--train-args", default="", help="more `vsae train` options, as one string")
+    ap.add_argument("--tag", default="", help="suffix of the results file")
     args = ap.parse_args()
     from vsae.core.procedural import ProceduralShot
     from vsae.core.sequence import Frame, write_image
@@ -36,12 +39,14 @@ def main():
         t = time.time()
         env = {**os.environ, "VSAE_CACHE": os.path.join(folder, "cache")}
         subprocess.run([sys.executable, "-m", "vsae.cli", "train", os.path.join(folder, "plates", "shot.####.png"),
-                        "--steps", str(args.steps), "--checkpoint-every", "1e9"], env=env, check=True)
+                        "--steps", str(args.steps), "--checkpoint-every", "1e9", *shlex.split(args.train_args)],
+                       env=env, check=True)
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
-    row = {"frames": args.frames, "size": [1920, 1080], "steps": args.steps, "peak_rss_mib": round(peak),
+    row = {"frames": args.frames, "size": [1920, 1080], "steps": args.steps, "train_args": args.train_args,
+           "peak_rss_mib": round(peak),
            "wall_s": round(time.time() - t, 1)}
     print(f"training {args.frames} frames of 1920x1080: peak RSS {peak:.0f} MiB ({peak / 1024:.2f} GiB)")
-    print(save_results("train_memory", row))
+    print(save_results("train_memory" + (f"_{args.tag}" if args.tag else ""), row))
 
 
 if __name__ == "__main__":

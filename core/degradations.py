@@ -45,20 +45,17 @@ def holes_filled(x: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return surround_fill(x, hole)
 
 
-def neighbour_predictions(frames: np.ndarray) -> np.ndarray:
-    """Retime's first guess of every frame: frame i as the flow in-between of frames i-1 and i+1 (at the ends, the
-    one neighbour there is). frames: (N, H, W, 3) working range, in shot order. Returns (N, H, W, 3) float16."""
+def neighbour_prediction(frames: np.ndarray, i: int) -> np.ndarray:
+    """Retime's first guess of frame ``i``: the flow in-between of frames i-1 and i+1 (at the ends, the one
+    neighbour there is). frames: (N, H, W, 3) working range (any float type, or a crop of every frame), in shot
+    order. Returns (H, W, 3) float32."""
     from .retime import flow_inbetween
 
     n = len(frames)
-    out = np.empty(frames.shape, np.float16)
-    for i in range(n):
-        a, b = frames[max(i - 1, 0)], frames[min(i + 1, n - 1)]
-        if i == 0 or i == n - 1:
-            out[i] = b if i == 0 else a
-        else:
-            out[i] = flow_inbetween(a.astype(np.float32), b.astype(np.float32), 0.5, detail="medium")
-    return out
+    a, b = frames[max(i - 1, 0)], frames[min(i + 1, n - 1)]
+    if i == 0 or i == n - 1:
+        return np.asarray(b if i == 0 else a, np.float32)
+    return flow_inbetween(np.asarray(a, np.float32), np.asarray(b, np.float32), 0.5, detail="medium")
 
 
 def degrade(x: np.ndarray, kind: str, rng: np.random.Generator, predicted: np.ndarray | None = None) -> np.ndarray:

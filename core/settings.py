@@ -28,6 +28,10 @@ class ModelConfig:
     k: int = 32
     widths: tuple | None = None  # fast arch: encoder channels at h/4 .. h/64 (five values); None: from k
     decoder_widths: tuple | None = None  # fast arch: decoder channels at h/4 .. h/64; None: same as the encoder
+    half_width: int = 0  # fast arch: channels of a stem stage and an output stage at h/2 (0: none, 4x shuffles)
+    # fast arch: reprojection also carries the encoder's features at h/skip_scale (4, 8, 16 or 32) to the decoder's
+    # last stage; encode/decode (the latent every node shares) never use it. 0: none.
+    skip_scale: int = 0
 
     def __post_init__(self):
         if self.arch not in ARCHS:
@@ -41,6 +45,10 @@ class ModelConfig:
                 if self.arch != "fast" or len(widths) != 5 or min(widths) < 1:
                     raise ParameterError(f"{name} {value}: five positive channel counts, fast arch only")
                 object.__setattr__(self, name, widths)
+        if self.half_width and (self.arch != "fast" or not 1 <= self.half_width <= 256):
+            raise ParameterError(f"half_width {self.half_width}: 1..256 channels, fast arch only (0: no h/2 stages)")
+        if self.skip_scale and (self.arch != "fast" or self.skip_scale not in (4, 8, 16, 32)):
+            raise ParameterError(f"skip_scale {self.skip_scale}: 4, 8, 16 or 32, fast arch only (0: no skip)")
 
     @property
     def stage_widths(self) -> tuple:
@@ -87,6 +95,8 @@ class TrainSettings:
     k: int = 32
     widths: tuple | None = None
     decoder_widths: tuple | None = None
+    half_width: int = 0
+    skip_scale: int = 0
     budget_s: float | None = 300.0
     steps: int | None = None
     # Defaults from bench/train_quality.py on davis-bear (512x256, 5 min; the closing notes list every variant):
@@ -167,7 +177,8 @@ class TrainSettings:
 
     @property
     def model_config(self) -> ModelConfig:
-        return ModelConfig(self.arch, self.k, self.widths, self.decoder_widths)
+        return ModelConfig(self.arch, self.k, self.widths, self.decoder_widths, self.half_width,
+                           self.skip_scale)
 
     def schedule(self, warm_start: bool) -> tuple[float, float]:
         """(peak learning rate, warm-up fraction) of a run from random weights or, with ``warm_start``, from a prior
@@ -181,6 +192,9 @@ class TrainSettings:
         for name in ("widths", "decoder_widths"):  # lists, as JSON gives them back: a checkpoint compares equal
             key[name] = list(key[name]) if key[name] else None
         key["degrade_kinds"] = list(key["degrade_kinds"]) if self.degrade else None  # no degradation: kinds moot
+        for name in ("half_width", "skip_scale"):  # added after models were cached: the default keeps their keys
+            if not key[name]:
+                del key[name]
         return key
 
     def to_dict(self) -> dict:

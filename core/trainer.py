@@ -107,12 +107,6 @@ class _Sampler:
             self.mean = torch.zeros(data.shape[1:], dtype=torch.float32)
             for frame in data:  # one frame at a time: no float32 copy of the whole shot
                 self.mean += frame.float() / self.n
-        self.predicted = None
-        if settings.degrade > 0 and "retime" in settings.degrade_kinds:
-            from .degradations import neighbour_predictions
-
-            self.predicted = torch.from_numpy(neighbour_predictions(data.permute(0, 2, 3, 1).numpy())).permute(
-                0, 3, 1, 2)
 
     def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """This process's part of a training batch: the model's inputs (B, 3, h, w), the clean targets (the same
@@ -148,7 +142,7 @@ class _Sampler:
         x = x.contiguous(memory_format=torch.channels_last)
         inputs = x
         if any(kind for *_, kind in items):
-            from .degradations import degrade
+            from .degradations import degrade, neighbour_prediction
 
             inputs = x.clone()
             for j, (g, i, (y0, x0), kind) in enumerate(items):
@@ -156,8 +150,11 @@ class _Sampler:
                     continue
                 # Its own stream per item of the global batch: every process degrades an item the same way.
                 item_rng = np.random.default_rng([s.seed, step, int(g)])
-                predicted = None if self.predicted is None else (
-                    self.predicted[i, :, y0:y0 + ch, x0:x0 + cw].permute(1, 2, 0).float().numpy())
+                predicted = None
+                if kind == "retime":  # per item, over its area: a copy of the shot would double training memory
+                    first = max(i - 1, 0)
+                    around = self.data[first:i + 2, :, y0:y0 + ch, x0:x0 + cw].permute(0, 2, 3, 1).numpy()
+                    predicted = neighbour_prediction(around, i - first)
                 out = degrade(x[j].permute(1, 2, 0).numpy(), kind, item_rng, predicted)
                 inputs[j] = torch.from_numpy(np.ascontiguousarray(out)).permute(2, 0, 1)
         return inputs, x, means  # inputs is x itself when nothing was degraded: one copy of the batch
@@ -383,7 +380,11 @@ def train(frames: np.ndarray, settings: TrainSettings, checkpoint_path: str | No
         inputs, x, mean = sampler.batch(step)
         inputs, x = inputs.to(device, non_blocking=True), x.to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            y = net(inputs)
+            if model.skip is None:
+                y = net(inputs)
+            else:  # every other frame of the global batch decodes from the latent alone (see ShotAutoencoder)
+                first = step + rank * inputs.shape[0]
+                y = net(inputs, torch.arange(first, first + inputs.shape[0], device=device) % 2)
         loss = _loss(settings, y.float(), x, mean, motion_weight_at(settings, frac),
                      across=None if world == 1 else data_parallel.mean_over_processes)
         opt.zero_grad(set_to_none=True)

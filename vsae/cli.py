@@ -47,6 +47,10 @@ def _add_training(p: argparse.ArgumentParser) -> None:
     g.add_argument("--k", type=int, default=d.k, help=f"first-layer filters; latent has 12k channels (default {d.k})")
     g.add_argument("--widths", help="fast arch: channels at h/4,h/8,h/16,h/32,h/64 (default: from k)")
     g.add_argument("--decoder-widths", help="fast arch: decoder channels at h/4..h/64 (default: as the encoder)")
+    g.add_argument("--half-width", type=int, default=d.half_width,
+                   help="fast arch: channels of extra stages at h/2 in stem and output (default 0: none)")
+    g.add_argument("--skip-scale", type=int, default=d.skip_scale, choices=(0, 4, 8, 16, 32),
+                   help="fast arch: reprojection also carries the encoder's features at h/N (default 0: none)")
     g.add_argument("--batch", type=int, default=d.batch, help=f"frames per step (default {d.batch})")
     g.add_argument("--crop", type=int, default=d.crop,
                    help=f"random crop side, a multiple of 64; 0 = full frames only (default {d.crop})")
@@ -82,7 +86,8 @@ def _settings(args):
 
     return TrainSettings(
         arch=args.arch, k=args.k, widths=_int_list(args.widths, "--widths"),
-        decoder_widths=_int_list(args.decoder_widths, "--decoder-widths"),
+        decoder_widths=_int_list(args.decoder_widths, "--decoder-widths"), half_width=args.half_width,
+        skip_scale=args.skip_scale,
         budget_s=None if args.steps else parse_duration(args.budget), steps=args.steps, batch=args.batch,
         crop=args.crop or None, lr=args.lr, warmup=args.warmup, loss=args.loss, motion_weight=args.motion_weight,
         motion_fade=args.motion_fade, degrade=args.degrade, degrade_kinds=args.degrade_kinds,

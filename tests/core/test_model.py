@@ -41,3 +41,43 @@ def test_bad_config_is_refused():
         ModelConfig(arch="unet")
     with pytest.raises(ParameterError, match="k 2"):
         ModelConfig(k=2)
+
+
+def test_half_resolution_stages_keep_the_latent_and_the_six_pixel_code_stages():
+    model = ShotAutoencoder(ModelConfig(k=4, half_width=5)).eval()
+    x = torch.randn(1, 3, 128, 256)
+    with torch.no_grad():
+        z, first = model.encode(x), model.hypercolumn_layers()[0](x)
+        y = model.decode(z)
+    assert tuple(z.shape) == (1, 48, 2, 4) and y.shape == x.shape
+    assert len(model.hypercolumn_layers()) == 6 and tuple(first.shape[-2:]) == (32, 64)  # first code stage: h/4
+    at_half = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.out_channels == 5]
+    assert len(at_half) == 2  # one stage at h/2 in the stem, one in the output
+
+
+def test_reprojection_skip_starts_as_the_latent_path_and_only_reprojection_uses_it():
+    torch.manual_seed(0)
+    model = ShotAutoencoder(ModelConfig(k=4, skip_scale=8))
+    x = torch.rand(2, 3, 64, 128) * 2 - 1
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(model(x), model.decode(model.encode(x)))  # a new model: the skip adds nothing
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), 1e-2)
+    for _ in range(5):
+        loss = (model(x, torch.ones(2)) - x).abs().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        latent_path = model.decode(model.encode(x))
+        assert (model(x) - latent_path).abs().max() > 1e-3  # trained, reprojection carries the finer features
+        assert torch.equal(model(x, torch.zeros(2)), latent_path)  # dropped: the latent alone
+
+
+def test_model_options_that_do_not_apply_are_refused():
+    with pytest.raises(ParameterError, match="half_width"):
+        ModelConfig(arch="paper", half_width=16)
+    with pytest.raises(ParameterError, match="skip_scale 64"):
+        ModelConfig(skip_scale=64)

@@ -41,6 +41,25 @@ def test_onnx_and_torch_agree_within_1e3_at_any_size(model):
     assert np.abs(torch_model.decode(za, pads) - onnx_model.decode(zb, pads)).max() < 1e-3
 
 
+def test_onnx_reprojection_agrees_with_torch_for_h2_stages_and_a_skip(tmp_path):
+    import torch
+
+    from vsae.core.model import ShotAutoencoder
+    from vsae.core.settings import ModelConfig
+
+    torch.manual_seed(0)
+    config = ModelConfig(k=4, half_width=8, skip_scale=16)
+    module = ShotAutoencoder(config)
+    torch.nn.init.normal_(module.skip.mix[2].weight, std=0.05)  # a skip that does something, as after training
+    m = ShotModel(config, module.state_dict(), backend="torch")
+    export_onnx(m, str(tmp_path))
+    onnx_model = ShotModel(config, module.state_dict(), onnx_dir=str(tmp_path), backend="onnx")
+    x = np.random.default_rng(0).uniform(-0.2, 0.8, size=(1, 3, 100, 150)).astype(np.float32)
+    a, b = m.reproject(x), onnx_model.reproject(x)
+    assert np.abs(a - m.decode(*m.encode(x))).max() > 1e-3  # the skip is in the reprojection ...
+    assert np.abs(a - b).max() < 1e-3  # ... of both backends
+
+
 def test_auto_backend_is_onnx_where_graphs_exist_torch_without_them_or_for_bf16(model):
     import torch
 

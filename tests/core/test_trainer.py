@@ -33,6 +33,22 @@ def test_same_seed_same_weights(frames):
         assert torch.equal(a.state_dict[k], b.state_dict[k]), k
 
 
+def test_with_a_reprojection_skip_the_latent_path_still_learns_to_decode(frames):
+    from vsae.core.shot_model import ShotModel
+
+    settings = tiny_settings(k=8, steps=60, skip_scale=16)
+    x = frames[:4].transpose(0, 3, 1, 2).astype(np.float32)
+
+    def latent_psnr(state):
+        model = ShotModel(settings.model_config, state, backend="torch")
+        return 10 * np.log10(4.0 / np.mean((model.decode(*model.encode(x)) - x) ** 2)), model  # working range
+
+    before, _ = latent_psnr(train(frames, tiny_settings(k=8, steps=1, skip_scale=16)).state_dict)
+    after, model = latent_psnr(train(frames, settings).state_dict)
+    assert after > before + 3  # half the frames of every batch trained the latent path alone
+    assert np.abs(model.reproject(x) - model.decode(*model.encode(x))).max() > 1e-2  # and the skip was used
+
+
 def test_stopped_run_resumes_to_the_same_model(frames, tmp_path):
     ckpt = str(tmp_path / "ckpt.safetensors")
     straight = train(frames, tiny_settings(steps=20))
