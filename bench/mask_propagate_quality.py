@@ -137,6 +137,8 @@ def main():
                     help="field=v1,v2,...: settings to choose among (with --choose-on)")
     ap.add_argument("--choose-on", help="clips to choose the --grid settings on; they are reported on the other "
                                         "--clips, and the other way round")
+    ap.add_argument("--splits", type=int, choices=(1, 2), default=2,
+                    help="2: also choose on the other clips and report on --choose-on; 1: one direction only")
     args = ap.parse_args()
     require_clips()
 
@@ -151,10 +153,12 @@ def main():
                 for values in itertools.product(*[vs for _, vs in axes])]
         a = args.choose_on.split(",")
         b = [c for c in clips if c not in a]
-        splits = [choose_and_report(a, b, grid, args.steps), choose_and_report(b, a, grid, args.steps)]
-        for s in splits:
-            print("chosen on", ",".join(s["chosen_on"]), s["chosen"], "reported:", s["mean"], flush=True)
-        print(save_results(args.name, {"steps": args.steps, "splits": splits, "peak_rss_mib": round(peak_rss_mib())}))
+        splits = []
+        for choose, report in [(a, b), (b, a)][:args.splits]:
+            splits.append(choose_and_report(choose, report, grid, args.steps))
+            print("chosen on", ",".join(choose), splits[-1]["chosen"], "reported:", splits[-1]["mean"], flush=True)
+            # Saved after each direction: one takes most of an hour on two cores.
+            print(save_results(args.name, {"steps": args.steps, "splits": splits}))
         return
     settings = PropagationSettings(**fixed)
     rows = [score_clip(clip, settings, args.steps, colour_alone=True) for clip in clips]
