@@ -306,7 +306,7 @@ COLUMNS = [("model_trained", "model trained"), ("model_heldout", "model held-out
 
 
 def _rounded(value: float) -> float:
-    return round(value, 2 if abs(value) >= 1 else 5)  # dB and seam energy to 0.01; sharpness (~0.02) finer
+    return round(value, 2 if abs(value) >= 1 else 5)  # dB and seam energy to 0.01; sharpness (~5e-4) finer
 
 
 def _cell(value) -> str:
