@@ -42,7 +42,8 @@ setup(
         # PySide6 6.12.0 drops a reference to None on every call that returns nothing (Python 3.11 then aborts
         # at exit): tests/plugin/qt checks for it.
         "qt": ["qtpy>=2.4", "PySide6-Essentials>=6.5,<6.12"],
-        "test": ["pytest>=7"],
+        # ruff pinned: a newer release's new checks must not fail a build nobody changed.
+        "test": ["pytest>=7", "ruff==0.17.5"],
     },
     entry_points={"console_scripts": ["vsae = vsae.cli:main"]},
 )

@@ -6,7 +6,9 @@ the hole are checked unchanged.
 The hole of frame t follows the other clip's object: its box at frame t, scaled to at most 8% of the frame's area,
 moved by one offset for the whole clip chosen to overlap this clip's own object least (the hole sits on background,
 and moves, so other frames can uncover it). Every frame has its hole; fills see only pixels outside holes.
-The shot model is the protocol's (bench/clip_models.py: 512x256, trained on the even frames).
+The shot model is the protocol's (bench/clip_models.py: 512x256, trained on the even frames). ``surround+reprojectN``
+and ``temporal+reprojectN`` are the node's own operation (``vsae.core.clean_plate.clean_plate``: what other frames
+uncover is held, the rest reprojected N times); ``temporal_median`` is its ``plate`` fill over every other frame.
 
     python bench/clean_plate_quality.py --clips davis-bear --iterations 0,2,5
 """
@@ -65,7 +67,7 @@ def foreign_holes(own: np.ndarray, foreign: np.ndarray, max_area: float = 0.08) 
 def main():
     import cv2
 
-    from vsae.core.clean_plate import plate_fill, reproject_fill, surround_fill, temporal_fill
+    from vsae.core.clean_plate import CleanPlateOptions, clean_plate, fill_frames
     from vsae.core.metrics import psnr, ssim
 
     ap = argparse.ArgumentParser()
@@ -90,27 +92,19 @@ def main():
             y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
             truth = display[t]
             cut8 = np.round(np.where(hole[:, :, None], 0, truth) * 255).astype(np.uint8)
-            order = sorted((s for s in range(len(display)) if s != t and abs(s - t) <= args.search),
-                           key=lambda s: (abs(s - t), s))
-            others = [(working[s], holes[s]) for s in order]
-            cut = np.where(hole[:, :, None], 0.0, working[t]).astype(np.float32)
-            temporal, found = temporal_fill(cut, hole, others)
-            guesses = {"surround": surround_fill(cut, hole), "temporal": temporal}
             outputs = {
                 "telea": cv2.inpaint(cut8, hole.astype(np.uint8), 3, cv2.INPAINT_TELEA).astype(np.float32) / 255,
                 "navier_stokes": cv2.inpaint(cut8, hole.astype(np.uint8), 3, cv2.INPAINT_NS).astype(np.float32) / 255,
-                "temporal_median": working_to_display(plate_fill(cut, hole, [(working[s], holes[s])
-                                                                             for s in range(len(display)) if s != t])[0]),
             }
-            for name, guess in guesses.items():
-                for n in iterations:
-                    out = reproject_fill(model, cut, guess, hole, n)
-                    outside_exact &= bool((out[~hole] == cut[~hole]).all())
-                    outputs[f"{name}+reproject{n}"] = working_to_display(out)
-                    if name == "temporal" and n:  # frames' own pixels held where they uncover the place, as the node
-                        held = np.where(found[:, :, None], temporal, cut).astype(np.float32)
-                        outputs[f"temporal_held+reproject{n}"] = working_to_display(
-                            reproject_fill(model, held, temporal, hole & ~found, n))
+            # The node's own operation, with the hole as given (no grow, no feather): the metric is inside it.
+            for fill in ("surround", "temporal", "plate"):
+                for n in (iterations if fill != "plate" else [0]):
+                    order = fill_frames(t, range(len(display)), fill, args.search if fill != "plate" else len(display))
+                    out, matte = clean_plate(working[t], hole, [(working[s], holes[s]) for s in order],
+                                             lambda: model, CleanPlateOptions(fill=fill, iterations=n, grow=0,
+                                                                              feather=0.0))
+                    outside_exact &= bool((out[matte == 0] == working[t][matte == 0]).all())
+                    outputs["temporal_median" if fill == "plate" else f"{fill}+reproject{n}"] = working_to_display(out)
             for name, img in outputs.items():
                 scores.setdefault(name, []).append((
                     psnr(img[hole], truth[hole]), ssim(img[y0:y1, x0:x1], truth[y0:y1, x0:x1])))

@@ -3,8 +3,9 @@ J (mean IoU over frames 1..N-1) and F (boundary measure, tolerance 0.008 of the 
 beside the frame-0 mask carried frame to frame by DIS optical flow. Also frames per second and peak memory.
 
 The shot model is the protocol's (bench/clip_models.py: 512x256, trained on the even frames; ``--steps`` for
-another training length); pixel codes are computed on the 512x256 frames and the mattes scored at native size. Each
-clip is also propagated with its colour alone as the code (no encoder): what the model adds.
+another training length); the node's own operation (``vsae.core.mask_propagate.MaskPropagation``) propagates on the
+native frames with its pixel codes at 512 on the long side, and the mattes are scored at native size. Each clip is
+also propagated with its colour alone as the code (no encoder): what the model adds.
 
     python bench/mask_propagate_quality.py --clips davis-bear
     # settings chosen on four clips and reported on the other four, and the other way round:
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -54,14 +56,14 @@ _LOADED: dict = {}  # the clip being scored: frames, masks, model and flow basel
 
 
 def score_clip(clip: str, settings, steps: int, colour_alone: bool = False) -> dict:
-    """J / F of the node's propagation on ``clip`` with these PropagationSettings (codes, codes + guided refinement),
-    beside DIS flow and, with ``colour_alone``, the same propagation with the frame's colour as the only code (no
-    encoder: what the model adds). The clip's frames, masks, flow baseline and model are loaded once per process."""
+    """J / F of the node's operation (``MaskPropagation``) on ``clip`` with these PropagationSettings, without and
+    with its guided refinement, beside DIS flow and, with ``colour_alone``, the same propagation with the frame's
+    colour as the only code (no encoder: what the model adds). The clip's frames, masks, flow baseline and model are
+    loaded once per process."""
     import cv2
 
-    from vsae.core.mask_propagate import (Propagation, boundary_f, grid_to_mask, jaccard, mask_to_grid,
-                                          refine_matte)
-    from vsae.core.pixel_codes import hypercolumns
+    from vsae.core.colour import srgb_to_linear
+    from vsae.core.mask_propagate import MaskPropagateOptions, MaskPropagation, boundary_f, jaccard
 
     if clip not in _LOADED:
         native = load_clip(clip, size=None)
@@ -69,30 +71,25 @@ def score_clip(clip: str, settings, steps: int, colour_alone: bool = False) -> d
         small = display_to_working(np.stack([cv2.resize(f, PAPER_SIZE, interpolation=cv2.INTER_AREA)
                                              for f in native]))
         _LOADED.clear()  # one clip at a time in memory
-        _LOADED[clip] = (native, masks, small, clip_model(clip, steps=steps, frames=small),
+        _LOADED[clip] = (srgb_to_linear(native).astype(np.float32), masks, clip_model(clip, steps=steps, frames=small),
                          flow_baseline(native, masks[0]))
-    native, masks, small, model, flow = _LOADED[clip]
-    h, w = masks.shape[1:]
-    guide = display_to_working(native)
-    key = mask_to_grid(cv2.resize(masks[0], PAPER_SIZE, interpolation=cv2.INTER_AREA), settings.stride)
+    linear, masks, model, flow = _LOADED[clip]
+    frames = range(len(linear))
 
-    def propagate(layers: int, image_weight: float):
-        prop = Propagation(lambda f: hypercolumns(model, small[f], settings.stride, layers, image_weight),
-                           range(len(native)), {0: key}, settings)
-        return [prop.grid_matte(t) for t in range(len(native))]
+    def propagate(options, refine=None):
+        prop = MaskPropagation(linear.__getitem__, frames, {0: masks[0]}, lambda: model, options)
+        return [prop.matte(t, refine) for t in frames], prop
 
+    # Codes at the model's training width (512 on the long side), as the node's working_size sets them.
+    options = MaskPropagateOptions(settings, working_size=PAPER_SIZE[0], refine=True)
     start = time.perf_counter()
-    grids = propagate(settings.layers, settings.image_weight)
-    fps = (len(native) - 1) / (time.perf_counter() - start)
-    outputs = {
-        "codes": [grid_to_mask(g, h, w) for g in grids],
-        "codes+refine": [refine_matte(grid_to_mask(g, h, w), guide[t], radius=8) for t, g in enumerate(grids)],
-        "dis_flow": flow,
-    }
+    refined, prop = propagate(options)
+    fps = (len(linear) - 1) / (time.perf_counter() - start)
+    outputs = {"codes": [prop.matte(t, refine=False) for t in frames], "codes+refine": refined, "dis_flow": flow}
     if colour_alone:
-        outputs["colour+refine"] = [refine_matte(grid_to_mask(g, h, w), guide[t], radius=8)
-                                    for t, g in enumerate(propagate(0, 1.0))]
-    row = {"clip": clip, "frames": len(native), "fps": round(fps, 2)}
+        alone = replace(settings, layers=0, image_weight=1.0)
+        outputs["colour+refine"] = propagate(MaskPropagateOptions(alone, working_size=PAPER_SIZE[0]))[0]
+    row = {"clip": clip, "frames": len(linear), "fps": round(fps, 2)}
     for name, preds in outputs.items():
         row[name] = {"J": round(float(np.mean([jaccard(p, m) for p, m in zip(preds[1:], masks[1:])])), 3),
                      "F": round(float(np.mean([boundary_f(p, m) for p, m in zip(preds[1:], masks[1:])])), 3)}

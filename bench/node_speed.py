@@ -64,15 +64,15 @@ def measure(case: str, size: str, backend: str, folder: str) -> dict:
         codes = {f: model.encode(frame_to_working(fr.rgb)[None])[0] for f, fr in frames.items()}  # the node's cache
         context = RenderContext(fetch=lambda _n, f: frames[f], source_frames=[1, 2], shot_model=lambda: model,
                                 latents=lambda fs: np.concatenate([codes[f] for f in fs]))
-        render = lambda: node.render(2, params, context)  # output 2 at half speed: source time 1.5
+        frame = 2  # output 2 at half speed: source time 1.5
     else:
         node = load_node("upres")
         params = node.resolve({"factor": 2, "iterations": 5, "tile": 1024 if case == "upres_tiled" else 0})
         low = Frame(rgb=rng.uniform(0.02, 0.8, (h // 2, w // 2, 3)).astype(np.float32), pixel_type="float")
         context = RenderContext(fetch=lambda _n, f: low, source_frames=[1], shot_model=lambda: model)
-        render = lambda: node.render(1, params, context)
+        frame = 1
     base_rss = peak_rss_mib()
-    t = median_time(render, repeats=5, warmup=2)
+    t = median_time(lambda: node.render(frame, params, context), repeats=5, warmup=2)
     return {"case": case, "size": size, "backend": backend, "fps": round(1 / t, 2), "ms": round(t * 1000, 1),
             "peak_rss_mib": round(peak_rss_mib()), "rss_before_mib": round(base_rss)}
 

@@ -5,6 +5,7 @@ and t+1, score PSNR/SSIM against the real odd frame; every method beside frame b
     python bench/retime_quality.py --clips davis-bear --limit 10
 
 Models: the protocol's shot model of each clip (``clip_models.py``: even frames, 4000 steps = 5 idle minutes).
+Every method but the baselines is the node's own operation (``vsae.core.retime.retime_inbetween``), timed whole.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ import time
 
 import numpy as np
 
-from common import (DAVIS, add_scores, display_to_working, load_clip, mean_scores, require_clips, save_results,
-                    working_to_display)
+from common import DAVIS, add_scores, display_to_working, load_clip, mean_scores, require_clips, save_results
 
 
 def main():
-    from vsae.core.metrics import psnr, ssim
-    from vsae.core.retime import blend_frames, flow_warps, hybrid_inbetween, interpolate_latents
+    from vsae.core.colour import srgb_to_linear
+    from vsae.core.metrics import psnr, ssim, to_display
+    from vsae.core.retime import RetimeOptions, blend_frames, retime_inbetween
 
     from clip_models import DEFAULT_STEPS, clip_model
 
@@ -33,41 +34,30 @@ def main():
     rows = []
     for clip in args.clips.split(","):
         display = load_clip(clip)
-        working = display_to_working(display)
-        model = clip_model(clip, frames=working)  # the protocol's model: even frames, 4000 steps
+        linear = srgb_to_linear(display).astype(np.float32)
+        model = clip_model(clip, frames=display_to_working(display))  # the protocol's model: even frames, 4000 steps
+        methods = {"hybrid": RetimeOptions("hybrid"), "flow": RetimeOptions("flow"),
+                   "flow_medium": RetimeOptions("flow", flow_detail="medium"), "latent": RetimeOptions("latent"),
+                   f"latent+reproject{args.iterations}": RetimeOptions("latent", iterations=args.iterations)}
         scores: dict[str, list] = {}
         seconds: dict[str, list] = {}
         for t in list(range(1, len(display) - 1, 2))[:args.limit]:
-            truth, a, b = display[t], working[t - 1], working[t + 1]
-            clock = time.perf_counter()
-            z, pads = model.encode(working[[t - 1, t + 1]].transpose(0, 3, 1, 2))
-            guide = model.decode(interpolate_latents(z[0:1], z[1:2], 0.5), pads)
-            latent_s = time.perf_counter() - clock
-            clock = time.perf_counter()
-            wa, wb, _, _ = flow_warps(a, b, 0.5, "fine")
-            flow_s = time.perf_counter() - clock
-            clock = time.perf_counter()
-            hybrid, _ = hybrid_inbetween(wa, wb, 0.5, guide[0].transpose(1, 2, 0), model, 1)
-            hybrid_s = time.perf_counter() - clock + flow_s + latent_s
-            wa_m, wb_m, _, _ = flow_warps(a, b, 0.5, "medium")
-            outputs = {
-                "hybrid": working_to_display(hybrid),
-                "flow": working_to_display(blend_frames(wa, wb, 0.5)),
-                "flow_medium": working_to_display(blend_frames(wa_m, wb_m, 0.5)),
-                "latent": working_to_display(guide[0].transpose(1, 2, 0)),
-                f"latent+reproject{args.iterations}": working_to_display(
-                    model.reproject(guide, args.iterations)[0].transpose(1, 2, 0)),
-                # Baselines as the protocol (and FIGURES.md) compute them: on display values.
-                "blend": blend_frames(display[t - 1], display[t + 1], 0.5),
-                "dis_flow": dis_flow_baseline(display[t - 1], display[t + 1]),
-            }
+            truth = display[t]
+            outputs = {}
+            for name, options in methods.items():  # the node's own operation, timed whole
+                clock = time.perf_counter()
+                rgb, _ = retime_inbetween(linear[t - 1], linear[t + 1], 0.5, options, lambda: model)
+                seconds.setdefault(name, []).append(time.perf_counter() - clock)
+                outputs[name] = to_display(rgb)
+            # Baselines as the protocol (and FIGURES.md) compute them: on display values.
+            outputs["blend"] = blend_frames(display[t - 1], display[t + 1], 0.5)
+            outputs["dis_flow"] = dis_flow_baseline(display[t - 1], display[t + 1])
             for name, img in outputs.items():
                 img = np.clip(img, 0, 1)
                 scores.setdefault(name, []).append((psnr(img, truth), ssim(img, truth)))
-            for name, sec in (("hybrid", hybrid_s), ("flow", flow_s), ("latent", latent_s)):
-                seconds.setdefault(name, []).append(sec)
         row = add_scores({"clip": clip, "model_steps": DEFAULT_STEPS, "frames": len(scores["blend"])}, scores)
-        row["seconds_per_frame"] = {k: round(float(np.median(v)), 3) for k, v in seconds.items()}
+        row["seconds_per_frame"] = {k: round(float(np.median(v)), 3) for k, v in seconds.items()
+                                    if k in ("hybrid", "flow", "latent")}
         print(clip, "seconds per frame", row["seconds_per_frame"], flush=True)
         rows.append(row)
     mean = {m: v["psnr"] for m, v in mean_scores(rows).items()}

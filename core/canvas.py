@@ -11,11 +11,12 @@ Arrays: (H, W, 3) float32 working range; masks (H, W) bool or float32.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from ..errors import ParameterError
+from .inference import Reprojector, reproject_image
 
 PADDINGS = ("mirror", "zero", "edge")
 LAYOUTS = ("row", "column")
@@ -36,12 +37,13 @@ def pad_canvas(x: np.ndarray, left: int, right: int, top: int, bottom: int,
     return out, original
 
 
-def reproject_canvas(model, canvas: np.ndarray, iterations: int, keep: np.ndarray | None = None) -> np.ndarray:
+def reproject_canvas(model: Reprojector, canvas: np.ndarray, iterations: int,
+                     keep: np.ndarray | None = None) -> np.ndarray:
     """x <- g(f(x)) ``iterations`` times; where ``keep`` (H, W) float in [0, 1] is 1 the canvas's own pixels are put
     back after every step (a soft ``keep`` blends), so the kept area stays exact and the rest grows to fit it."""
     x = canvas.astype(np.float32)
     for _ in range(iterations):
-        y = model.reproject(x.transpose(2, 0, 1)[None])[0].transpose(1, 2, 0)
+        y = reproject_image(model, x)
         if keep is None:
             x = y
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -43,7 +43,7 @@ class ShotMap:
         write_atomic(path, lambda tmp: save_file(tensors, tmp))
 
     @classmethod
-    def load(cls, path: str) -> "ShotMap":
+    def load(cls, path: str) -> ShotMap:
         from safetensors.numpy import load_file
 
         d = load_file(path)
@@ -328,7 +328,7 @@ class ShotExplorer:
 
     @classmethod
     def from_arrays(cls, model, latents: np.ndarray, frames: Sequence[int], label: str,
-                    plates: np.ndarray | None = None, components: int = CLUSTER_COMPONENTS) -> "ShotExplorer":
+                    plates: np.ndarray | None = None, components: int = CLUSTER_COMPONENTS) -> ShotExplorer:
         """A shot not in the model cache (a benchmark's model): its ShotModel, latents (N, 12k, h, w), frame
         numbers and, optionally, its plates (N, H, W, 3) scene-linear."""
         from .padding import stride_pads

@@ -3,10 +3,19 @@ scene-linear frames in and give scene-linear frames out."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
 from ..errors import BackendError
 from . import colour
+
+
+class Reprojector(Protocol):
+    """What an operation needs of a shot model to project pixels onto the shot (``ShotModel`` is one; the tests'
+    stand-ins are others): (B, 3, H, W) float32 working range in, the same shape in (-1, 1) out."""
+
+    def reproject(self, frames: np.ndarray, iterations: int = 1) -> np.ndarray: ...
 
 
 def onnx_providers() -> list[str]:
@@ -42,6 +51,22 @@ def onnx_session(path: str):
         return ort.InferenceSession(path, sess_options=opts, providers=onnx_providers())
     except Exception as exc:  # onnxruntime raises its own exception types
         raise BackendError(f"{path}: cannot load ONNX graph ({exc})") from exc
+
+
+def to_bchw(image: np.ndarray) -> np.ndarray:
+    """One image as the model's batch: (H, W, C) -> (1, C, H, W) float32, contiguous."""
+    return np.ascontiguousarray(np.asarray(image, np.float32).transpose(2, 0, 1)[None])
+
+
+def to_hwc(batch: np.ndarray) -> np.ndarray:
+    """The first image of a model batch: (B, C, H, W) -> (H, W, C) (a view)."""
+    return np.asarray(batch)[0].transpose(1, 2, 0)
+
+
+def reproject_image(model: Reprojector, image: np.ndarray, iterations: int = 1) -> np.ndarray:
+    """One image through ``model.reproject`` ``iterations`` times: (H, W, 3) float32 working range -> (H, W, 3)
+    float32 in (-1, 1)."""
+    return to_hwc(model.reproject(to_bchw(image), iterations))
 
 
 def frame_to_working(rgb: np.ndarray) -> np.ndarray:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from collections.abc import Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -227,6 +228,75 @@ def refine_matte(matte: np.ndarray, guide: np.ndarray, radius: int = 4, eps: flo
     a = cov / (var_g + eps)
     b = mean_p - a * mean_g
     return np.clip(box(a) * g + box(b), 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class MaskPropagateOptions:
+    """Mask Propagate's options: the propagation's (``settings``), the long side in pixels the pixel codes are
+    computed at (``working_size``; 0: the plate's size) and whether the matte's edges snap to the image's
+    (``refine``, a guided filter of radius 2 x stride)."""
+
+    settings: PropagationSettings = PropagationSettings()
+    working_size: int = 1024
+    refine: bool = True
+
+
+class MaskPropagation:
+    """Mask Propagate's whole algorithm over one shot: mattes keyed on some frames, carried to any other frame.
+
+    frame(f) -> (H, W, 3) float32 scene-linear of the shot's frame f (asked only while ``matte`` runs); frames: the
+    shot's frame numbers in order; keys: {frame: (H, W) float32 matte in [0, 1]}; shot_model: returns the ShotModel,
+    asked for at the first frame that is not a key. ``matte(f)`` -> (H, W) float32 in [0, 1]: a key's own matte, or
+    the propagated one (computed lazily, each chain kept for the frames after it).
+    """
+
+    def __init__(self, frame: Callable[[int], np.ndarray], frames: Sequence[int], keys: dict[int, np.ndarray],
+                 shot_model: Callable[[], Any], options: MaskPropagateOptions = MaskPropagateOptions()):
+        import cv2
+
+        if not keys:
+            raise ParameterError("mask propagate: no keyed frame")
+        self.keys = {f: np.asarray(m, np.float32) for f, m in keys.items()}
+        self.height, self.width = next(iter(self.keys.values())).shape
+        self.options = options
+        limit = options.working_size
+        scale = min(1.0, limit / max(self.width, self.height)) if limit else 1.0
+        size = (max(1, round(self.width * scale)), max(1, round(self.height * scale)))
+
+        def small(plane: np.ndarray) -> np.ndarray:
+            return cv2.resize(plane, size, interpolation=cv2.INTER_AREA) if size != (self.width, self.height) \
+                else plane
+
+        self._frame, self._small, self._shot_model = frame, small, shot_model
+        stride = options.settings.stride
+        self._grids = {f: mask_to_grid(small(m), stride) for f, m in self.keys.items()}
+        missing = [f for f in self._grids if f not in set(frames)]
+        if missing:
+            raise ParameterError(f"key frame {missing[0]}: not a frame of the shot ({frames[0]}-{frames[-1]})")
+        self._frames = list(frames)
+        self._model = None
+        self._propagation: Propagation | None = None
+
+    def _codes(self, f: int) -> np.ndarray:
+        from .colour import to_working
+        from .pixel_codes import hypercolumns
+
+        s = self.options.settings
+        return hypercolumns(self._model, to_working(self._small(self._frame(f))), s.stride, s.layers, s.image_weight)
+
+    def matte(self, f: int, refine: bool | None = None) -> np.ndarray:
+        """(H, W) float32 in [0, 1] of frame f; ``refine`` overrides ``options.refine`` (the chain is shared)."""
+        if f in self.keys:
+            return self.keys[f]
+        if self._propagation is None:
+            self._model = self._shot_model()
+            self._propagation = Propagation(self._codes, self._frames, self._grids, self.options.settings)
+        matte = grid_to_mask(self._propagation.grid_matte(f), self.height, self.width)
+        if self.options.refine if refine is None else refine:
+            from .colour import to_working
+
+            matte = refine_matte(matte, to_working(self._frame(f)), radius=max(2, 2 * self.options.settings.stride))
+        return matte
 
 
 def jaccard(pred: np.ndarray, truth: np.ndarray) -> float:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from typing import Callable, Iterable
+from collections.abc import Iterable
+from typing import Callable
 
 from ..errors import OutputError
 

@@ -73,7 +73,7 @@ class PixelCodeBasis:
         self.mean, self.components = mean.astype(np.float32), components.astype(np.float32)
 
     @classmethod
-    def fit(cls, codes: list[np.ndarray], dims: int = 64, sample: int = 8000, seed: int = 0) -> "PixelCodeBasis":
+    def fit(cls, codes: list[np.ndarray], dims: int = 64, sample: int = 8000, seed: int = 0) -> PixelCodeBasis:
         flat = np.concatenate([c.reshape(-1, c.shape[-1]) for c in codes])
         if len(flat) > sample:
             flat = flat[np.random.default_rng(seed).choice(len(flat), sample, replace=False)]

@@ -77,7 +77,7 @@ class TrainingLog:
     Each line: {"label": ..., "t": seconds since start, "done": fraction, "step": ..., "loss": ..., "psnr": ...}.
     """
 
-    def __init__(self, path: str, inner: "Progress | None" = None, label: str = "", interval: float = 1.0):
+    def __init__(self, path: str, inner: Progress | None = None, label: str = "", interval: float = 1.0):
         self.path = path
         self.inner = inner
         self.label = label

@@ -17,13 +17,26 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Sequence
+from dataclasses import dataclass
+from collections.abc import Sequence
+from typing import Any, Callable
 
 import numpy as np
 
 from ..errors import ParameterError
+from .inference import Reprojector, reproject_image, to_hwc
 
 METHODS = ("hybrid", "flow", "latent", "blend", "nearest")
+
+
+@dataclass(frozen=True)
+class RetimeOptions:
+    """How an in-between is made: ``method`` (one of METHODS), ``flow_detail`` (a FLOW_DETAIL key; flow, hybrid) and
+    ``iterations``, reprojections through the shot model (None: the method's default, 1 for hybrid, 0 for latent)."""
+
+    method: str = "hybrid"
+    flow_detail: str = "fine"
+    iterations: int | None = None
 
 
 def parse_curve(text: str) -> list[tuple[float, float]]:
@@ -209,7 +222,7 @@ def disagreement(wa: np.ndarray, wb: np.ndarray, blur: float = 2.0) -> np.ndarra
     return np.abs(cv2.GaussianBlur(wa - wb, (0, 0), blur)).reshape(wa.shape).mean(axis=2).astype(np.float32)
 
 
-def hybrid_inbetween(wa: np.ndarray, wb: np.ndarray, alpha: float, guide: np.ndarray, model=None,
+def hybrid_inbetween(wa: np.ndarray, wb: np.ndarray, alpha: float, guide: np.ndarray, model: Reprojector | None = None,
                      iterations: int = 1, guide_sigma: float = 0.2, ghost: float = 0.2,
                      extra_a: np.ndarray | None = None, extra_b: np.ndarray | None = None):
     """Flow warps mixed with the shot model's help where they disagree (ghosts, occlusions, failed flow).
@@ -239,6 +252,51 @@ def hybrid_inbetween(wa: np.ndarray, wb: np.ndarray, alpha: float, guide: np.nda
     if model is not None and iterations > 0:
         mask = np.clip(disagreement(wa, wb) / ghost - 1.0, 0.0, 1.0)[..., None]
         if mask.any():
-            projected = model.reproject(out.transpose(2, 0, 1)[None], iterations)[0].transpose(1, 2, 0)
+            projected = reproject_image(model, out, iterations)
             out = out + mask * (projected - out)
     return out.astype(np.float32), extra
+
+
+def retime_inbetween(a: np.ndarray, b: np.ndarray, alpha: float, options: RetimeOptions = RetimeOptions(),
+                     shot_model: Callable[[], Any] | None = None, latents: Callable[[], np.ndarray] | None = None,
+                     matte_a: np.ndarray | None = None, matte_b: np.ndarray | None = None):
+    """Retime's whole algorithm for one output frame: the picture at ``alpha`` between neighbours a and b.
+
+    a, b: (H, W, 3) float32 scene-linear; alpha in [0, 1]; matte_a, matte_b: (H, W, 1) float32 alphas, both or
+    neither; they move with the colour along the flow (flow, hybrid) or are blended (latent, blend).
+    shot_model: returns the ShotModel (latent, hybrid; called only by them); latents: returns the (2, C, h, w)
+    latent codes of a and b (a host's cache; default: encoded here). Returns (rgb (H, W, 3) float32 scene-linear,
+    matte (H, W, 1) float32 or None); at alpha 0 or 1, and by ``nearest``, the nearer neighbour's own arrays.
+    """
+    from .colour import from_working, to_working
+    from .padding import stride_pads
+
+    method, iterations = options.method, options.iterations
+    if method not in METHODS:
+        raise ParameterError(f"method {method!r}: expected one of {', '.join(METHODS)}")
+    if (matte_a is None) != (matte_b is None):
+        matte_a = matte_b = None  # an alpha on one side only cannot be carried through the in-between
+    if alpha in (0.0, 1.0) or method == "nearest":
+        return (a, matte_a) if alpha < 0.5 else (b, matte_b)
+    if method == "blend":
+        return blend_frames(a, b, alpha), (blend_frames(matte_a, matte_b, alpha) if matte_a is not None else None)
+    if method in ("flow", "hybrid"):
+        wa, wb, ma, mb = flow_warps(to_working(a), to_working(b), alpha, options.flow_detail, matte_a, matte_b)
+        if method == "flow":
+            return (from_working(blend_frames(wa, wb, alpha)).astype(np.float32),
+                    blend_frames(ma, mb, alpha) if ma is not None else None)
+    model = shot_model()
+    if latents is not None:
+        z = latents()
+    else:
+        z, _ = model.encode(np.stack([to_working(a), to_working(b)]).transpose(0, 3, 1, 2).astype(np.float32))
+    pads, _ = stride_pads(a.shape[0], a.shape[1])
+    decoded = model.decode(interpolate_latents(z[0:1], z[1:2], alpha), pads)
+    if method == "latent":
+        if iterations:
+            decoded = model.reproject(decoded, iterations)
+        return (from_working(to_hwc(decoded)).astype(np.float32),
+                blend_frames(matte_a, matte_b, alpha) if matte_a is not None else None)
+    out, matte = hybrid_inbetween(wa, wb, alpha, to_hwc(decoded), model,
+                                  1 if iterations is None else iterations, extra_a=ma, extra_b=mb)
+    return from_working(out).astype(np.float32), matte

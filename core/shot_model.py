@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -62,7 +62,7 @@ class ShotModel:
 
     @classmethod
     def load(cls, path: str, onnx_dir: str | None = None, backend: str = "auto",
-             precision: str = "fp32") -> "ShotModel":
+             precision: str = "fp32") -> ShotModel:
         from safetensors import SafetensorError, safe_open
         from safetensors.torch import load_file
 

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from ..errors import ParameterError
+from .inference import Reprojector, reproject_image
 
 FILTERS = ("bicubic", "bilinear", "lanczos", "nearest")
 
@@ -73,7 +74,7 @@ def tile_origins(length: int, tile: int, overlap: int) -> list[int]:
     return sorted(set(starts))
 
 
-def reproject(model, x: np.ndarray, iterations: int, tile: int = 0, overlap: int = 64,
+def reproject(model: Reprojector, x: np.ndarray, iterations: int, tile: int = 0, overlap: int = 64,
               low: np.ndarray | None = None, filter: str = "bicubic") -> np.ndarray:
     """Iterative reprojection of one frame, whole or in tiles.
 
@@ -83,7 +84,7 @@ def reproject(model, x: np.ndarray, iterations: int, tile: int = 0, overlap: int
     h, w = x.shape[:2]
     for i in range(iterations):
         if tile <= 0 or (h <= tile and w <= tile):
-            x = model.reproject(x.transpose(2, 0, 1)[None])[0].transpose(1, 2, 0)
+            x = reproject_image(model, x)
         else:
             x = _reproject_tiles(model, x, tile, overlap)
         if low is not None:
@@ -101,7 +102,7 @@ def _reproject_tiles(model, x: np.ndarray, tile: int, overlap: int) -> np.ndarra
     for y0 in ys:
         for x0 in xs:
             patch = x[y0:y0 + tile, x0:x0 + tile]
-            out = model.reproject(patch.transpose(2, 0, 1)[None])[0].transpose(1, 2, 0)
+            out = reproject_image(model, patch)
             wy = _ramp(patch.shape[0], overlap, y0 == 0, y0 + patch.shape[0] >= h)
             wx = _ramp(patch.shape[1], overlap, x0 == 0, x0 + patch.shape[1] >= w)
             wgt = (wy[:, None] * wx[None, :])[:, :, None]

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 
-from ..errors import VsaeError
+from ..errors import BuildError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUNDLE = "vsae.ofx.bundle"
@@ -36,10 +36,6 @@ BRIDGE_PARAMS = (
          help="train a missing shot model inside the host (minutes; default: render fails and asks you to run "
               "`vsae train`)"),
 )
-
-
-class BuildError(VsaeError):
-    exit_code = 5
 
 
 def plugin_table() -> list[dict]:

@@ -17,17 +17,11 @@ import os
 import socket
 import struct
 
+from ..errors import MalformedMessage, ProtocolError
+
 MAX_MESSAGE = 16 << 20  # control messages are small; a longer length means a broken peer
 _ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n"}
 _UNESCAPES = {"\\": "\\", "t": "\t", "n": "\n"}
-
-
-class ProtocolError(Exception):
-    """The peer closed the connection, timed out, or sent something that is not a message."""
-
-
-class MalformedMessage(ProtocolError):
-    """A whole message arrived but is not one (not UTF-8, no op line): the connection itself is still sound."""
 
 
 def _escape(field) -> str:
@@ -55,7 +49,7 @@ class Message:
         for line in lines:
             self.add(*line)
 
-    def add(self, key: str, *fields) -> "Message":
+    def add(self, key: str, *fields) -> Message:
         self.lines.append((key, *(str(f) for f in fields)))
         return self
 
@@ -82,7 +76,7 @@ class Message:
         return struct.pack("<I", len(body)) + body
 
     @classmethod
-    def decode(cls, body: bytes) -> "Message":
+    def decode(cls, body: bytes) -> Message:
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError as exc:

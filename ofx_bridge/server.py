@@ -30,7 +30,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..errors import InputError, ParameterError, VsaeError
+from ..errors import Aborted, InputError, ParameterError, VsaeError
 from .protocol import (MalformedMessage, Message, ProtocolError, default_socket_path, private_folder, receive,
                        send)
 
@@ -41,10 +41,6 @@ LATENT_CACHE = 512  # latents of source frames kept across renders (a few MB at 
 MAX_CLIP_FRAMES = 1_000_000
 MAX_SIDE = 65536
 MAX_PIXELS = 32768 * 32768
-
-
-class Aborted(Exception):
-    """The shim gave up on this render (the host aborted it)."""
 
 
 def _segment_path(name: str) -> str:
@@ -230,8 +226,7 @@ class RenderServer:
     # --- models -------------------------------------------------------------------------------------------------
     def shot_model(self, request: Request):
         from ..core.cache import ModelCache
-        from ..core.sequence import open_shot
-        from ..core.settings import TrainSettings
+        from ..core.model_ref import ModelRef, resolve
         from ..errors import ModelNotFound
 
         key = request.model_ref
@@ -245,16 +240,14 @@ class RenderServer:
             lock = self.model_locks.setdefault(key, threading.Lock())
         with lock:  # one load per model, however many render threads ask at once
             if key not in self.models:
-                cache = ModelCache(None)
-                if model_key:
-                    entry = cache.resolve(model_key)
-                else:
-                    seq = open_shot(shot, plate_frames or None, "auto")
-                    try:
-                        entry = cache.get_or_train(seq, TrainSettings(), train=request.train)
-                    except ModelNotFound as exc:
-                        raise ModelNotFound(f"{exc} (or turn on VSAE Train to train it from the host)") from None
-                model = entry.load_model(backend="auto", precision=os.environ.get("VSAE_RENDER_PRECISION", "fp32"))
+                ref = ModelRef(key=model_key) if model_key else ModelRef(shot=shot, frames=plate_frames or None)
+                try:
+                    model = resolve(ref, ModelCache(None), train=request.train, backend="auto",
+                                    precision=os.environ.get("VSAE_RENDER_PRECISION", "fp32"))
+                except ModelNotFound as exc:
+                    if model_key:
+                        raise
+                    raise ModelNotFound(f"{exc} (or turn on VSAE Train to train it from the host)") from None
                 with self.lock:
                     self.models[key] = model
         return self.models[key]
@@ -333,7 +326,7 @@ class RenderServer:
             raise ProtocolError("region: no size line")
         return Message("region").add("window", *request.node.output_window(request.params, *request.size))
 
-    def render(self, request: Request, channel: "Channel") -> None:
+    def render(self, request: Request, channel: Channel) -> None:
         from ..plugin.node import RenderContext
 
         frames: dict = {}

@@ -12,7 +12,8 @@ for source frames and for the shot model, so the same node renders from files (C
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from collections.abc import Sequence
+from typing import Any, Callable
 
 from ..errors import ParameterError
 
@@ -143,7 +144,7 @@ class NodeDefinition:
     def check(self, params: dict) -> None:
         """Checks across parameters (override); raise ParameterError."""
 
-    def check_inputs(self, params: dict, context: "RenderContext", width: int, height: int) -> None:
+    def check_inputs(self, params: dict, context: RenderContext, width: int, height: int) -> None:
         """Checks of the inputs that would otherwise fail a render part-way (boxes outside the frame, an empty key
         matte), made before the model is trained or a frame written; ``width`` x ``height``: the source frames.
         Raise ParameterError or InputError (override)."""

@@ -7,7 +7,8 @@ once per source frame and kept for the run; output frames are written one by one
 from __future__ import annotations
 
 import time
-from typing import Callable, Sequence
+from collections.abc import Sequence
+from typing import Callable
 
 from .node import NodeDefinition, RenderContext
 

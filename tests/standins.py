@@ -20,6 +20,29 @@ class BlurModel:
         return out
 
 
+class FlatLatentModel(BlurModel):
+    """A stand-in shot model whose latent is each frame's mean colour on the h/64 grid, decoded as flat colour:
+    latent in-betweens are known exactly. Counts its ``encode`` calls."""
+
+    def __init__(self):
+        super().__init__(size=1)
+        self.encodes = 0
+
+    def encode(self, frames):
+        from vsae.core.padding import stride_pads
+
+        self.encodes += 1
+        b, c, h, w = frames.shape
+        pads, _ = stride_pads(h, w)
+        mean = np.asarray(frames, np.float32).mean(axis=(2, 3))[:, :, None, None]
+        return np.tile(mean, (1, 1, (h + pads[0] + pads[1]) // 64, (w + pads[2] + pads[3]) // 64)), pads
+
+    def decode(self, latents, pads=(0, 0, 0, 0)):
+        from vsae.core.padding import crop_padding
+
+        return crop_padding(np.repeat(np.repeat(latents, 64, axis=2), 64, axis=3), pads).astype(np.float32)
+
+
 def write_raw_exr(path, pixels, names, pixel_type="float"):
     """An EXR written straight through OpenImageIO, channels named as given: files vsae itself would never write
     (NaN pixels, two channels, an Inf depth)."""

@@ -26,6 +26,50 @@ def test_core_imports_no_higher_layer():
             assert not any(part in forbidden for part in name.lstrip(".").split(".")), f"{path.name} imports {name}"
 
 
+def test_plugin_never_imports_torch_or_onnxruntime_itself():
+    """Nodes reach the network only through core operations (not even a lazy import of torch in a render)."""
+    for path in (ROOT / "plugin").rglob("*.py"):
+        for name in _imports(path):
+            assert name.split(".")[0] not in ("torch", "onnxruntime"), f"{path.relative_to(ROOT)} imports {name}"
+
+
+def test_every_error_is_declared_in_vsae_errors_under_one_base():
+    import vsae.errors
+
+    for folder in ("core", "plugin", "vsae", "ofx_bridge"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if path == ROOT / "vsae" / "errors.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ClassDef):
+                    bases = {getattr(b, "id", getattr(b, "attr", "")) for b in node.bases}
+                    assert not any(b.endswith(("Error", "Exception")) for b in bases), \
+                        f"{path.relative_to(ROOT)}: {node.name} is an error outside vsae/errors.py"
+    errors = [v for v in vars(vsae.errors).values() if isinstance(v, type) and issubclass(v, Exception)]
+    assert all(issubclass(e, vsae.errors.VsaeError) for e in errors)
+
+
+# Each benchmark of a node imports the node's operation from the package, and none of the pieces it is built from:
+# a benchmark that assembles the pieces itself measures a copy, not the code that ships.
+BENCH_OPERATIONS = {
+    "retime_quality.py": ("retime_inbetween", ("flow_warps", "hybrid_inbetween", "interpolate_latents")),
+    "clean_plate_quality.py": ("clean_plate", ("temporal_fill", "surround_fill", "reproject_fill", "hole_matte")),
+    "mask_propagate_quality.py": ("MaskPropagation", ("Propagation", "hypercolumns", "grid_to_mask", "refine_matte")),
+}
+
+
+def _imported_names(path: pathlib.Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    return {a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for a in node.names}
+
+
+def test_benchmarks_measure_the_shipped_operation():
+    for bench, (operation, pieces) in BENCH_OPERATIONS.items():
+        names = _imported_names(ROOT / "bench" / bench)
+        assert operation in names, f"bench/{bench} does not call {operation}"
+        assert not names & set(pieces), f"bench/{bench} rebuilds {operation} from {sorted(names & set(pieces))}"
+
+
 def test_cli_and_plugin_load_without_torch_or_onnxruntime():
     code = ("import sys; sys.modules['torch'] = None; sys.modules['onnxruntime'] = None\n"
             "import vsae.cli, vsae.plugin, vsae.core, vsae.core.sequence, vsae.core.colour\n"

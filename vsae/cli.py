@@ -119,39 +119,27 @@ def _progress(task: str, total=None):
     return Progress(task, total=total)
 
 
+def _model_ref(args):
+    """The command's ModelRef: --model, else the shot, its frames and the training options."""
+    from .core.model_ref import ModelRef
+
+    if getattr(args, "model", None):
+        return ModelRef(key=args.model)
+    return ModelRef(shot=args.shot, frames=args.frames, colorspace=args.colorspace, settings=_settings(args),
+                    init_from=args.init_from)
+
+
 def _entry(args, train: bool):
     """The cache entry for the command's shot: by --model, else by shot + settings (training it if allowed)."""
     from .core.cache import ModelCache
-    from .core.sequence import open_shot
+    from .core.model_ref import resolve_entry
 
-    cache = ModelCache(args.cache)
-    if getattr(args, "model", None):
-        return cache.resolve(args.model)
-    settings = _settings(args)  # parameters are checked before any file is touched
-    seq = open_shot(args.shot, args.frames, args.colorspace)
-    init_state = _init_state(cache, args.init_from, settings)
-    progress = _progress("train", total=settings.steps)
+    ref = _model_ref(args)  # parameters are checked before any file is touched
+    progress = _progress("train", total=ref.settings.steps)
     try:
-        return cache.get_or_train(seq, settings, train=train, init_state=init_state, progress=progress)
+        return resolve_entry(ref, ModelCache(args.cache), train=train, progress=progress)
     finally:
         progress.close()
-
-
-def _init_state(cache, ref: str | None, settings) -> dict | None:
-    """Weights to start training from: a shipped prior's name, a model or prior file, or another shot's cache key;
-    None or ``none`` start from random weights. Weights that do not fit ``settings``' model are refused here, before
-    the cache or any training is touched."""
-    from .core.prior import SHIPPED, check_fits, load_prior
-    from .core.shot_model import ShotModel
-
-    if ref is None or ref == "none":
-        return None
-    if ref in SHIPPED or os.path.isfile(ref):
-        state = load_prior(ref).state
-    else:
-        state = ShotModel.load(cache.resolve(ref).weights_path).state
-    check_fits(state, settings.model_config, f"--init-from {ref}")
-    return state
 
 
 def cmd_train(args) -> int:
@@ -184,12 +172,13 @@ def _train_in_world(args) -> int:
             _report_trained(entry)
         elif data_parallel.await_announcement():
             from .core.cache import ModelCache
+            from .core.model_ref import initial_weights
             from .core.sequence import open_shot
             from .core.trainer import train
             from .core.training_frames import load_training_frames
 
             settings = _settings(args)
-            init_state = _init_state(ModelCache(args.cache), args.init_from, settings)
+            init_state = initial_weights(ModelCache(args.cache), args.init_from, settings)
             seq = open_shot(args.shot, args.frames, args.colorspace)
             train(load_training_frames(seq, settings.train_scale), settings, init_state=init_state)
         return 0
@@ -490,6 +479,7 @@ def cmd_node(args) -> int:
 def cmd_prior(args) -> int:
     """Train a prior on shots (a sequence prior) and/or procedural footage, into one model file."""
     from .core.cache import ModelCache
+    from .core.model_ref import initial_weights
     from .core.output_files import check_outputs
     from .core.prior import procedural_frames, save_prior, train_prior
     from .core.sequence import open_shot
@@ -512,7 +502,7 @@ def cmd_prior(args) -> int:
     settings = replace(_settings(args), motion_weight=0.0)  # a prior learns images, not one shot's moving parts
     seqs = [open_shot(shot, None, args.colorspace) for shot in args.shots]
     check_outputs([args.output], seqs)
-    init_state = _init_state(ModelCache(args.cache), args.init_from, settings)
+    init_state = initial_weights(ModelCache(args.cache), args.init_from, settings)
     clips, sources = [], []
     for seq in seqs:
         clips.append(load_training_frames(seq, settings.train_scale))

@@ -50,3 +50,24 @@ class TrainingError(VsaeError):
     """A training that cannot give a usable model: its loss or weights stopped being finite (it diverged)."""
 
     exit_code = 5
+
+
+class BuildError(VsaeError):
+    """The OpenFX bundle cannot be built or installed (no compiler, a failed compile, an unwritable folder)."""
+
+    exit_code = 5
+
+
+class ProtocolError(VsaeError):
+    """The render server's peer closed the connection, timed out, or sent something that is not a message."""
+
+    exit_code = 6
+
+
+class MalformedMessage(ProtocolError):
+    """A whole message arrived but is not one (not UTF-8, no op line): the connection itself is still sound."""
+
+
+class Aborted(VsaeError):
+    """The host gave up on this render (the shim closed it): nobody is left to answer."""
+

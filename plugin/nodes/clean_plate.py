@@ -44,15 +44,9 @@ class CleanPlateNode(NodeDefinition):
         parse_boxes(params["boxes"])
 
     def _others(self, frame: int, params: dict, source_frames) -> list[int]:
-        """The frames a temporal or plate fill reads, nearest first."""
-        if params["fill"] == "surround":
-            return []
-        frames = [f for f in source_frames if f != frame]
-        if params["fill"] == "plate" and len(frames) > 2 * params["search"]:  # spread over the whole shot
-            step = len(frames) / (2 * params["search"])
-            frames = [frames[int(i * step)] for i in range(2 * params["search"])]
-        near = sorted(frames, key=lambda f: (abs(f - frame), f))
-        return near[:2 * params["search"]]
+        from ...core.clean_plate import fill_frames
+
+        return fill_frames(frame, source_frames, params["fill"], params["search"])
 
     def frames_needed(self, frame: int, params: dict, source_frames) -> dict[str, list[int]]:
         frames = sorted([frame] + self._others(frame, params, source_frames))
@@ -82,8 +76,7 @@ class CleanPlateNode(NodeDefinition):
 
     def render(self, frame: int, params: dict, context: RenderContext):
         from ...core import colour
-        from ...core.clean_plate import (composite, hole_matte, plate_fill, reproject_fill, surround_fill,
-                                         temporal_fill)
+        from ...core.clean_plate import CleanPlateOptions, clean_plate, composite
         from ...core.sequence import Frame
 
         source = context.fetch("source", frame)
@@ -91,35 +84,20 @@ class CleanPlateNode(NodeDefinition):
         connected = context.has_input("matte")
         if not parse_boxes(params["boxes"]) and not connected:
             raise ParameterError("clean_plate: nothing to remove: give boxes or connect a matte")
-        hard, soft = hole_matte(self._hole(frame, params, context, height, width, connected), params["grow"],
-                                params["feather"])
-        if not hard.any():  # nothing to remove on this frame (the object is out of shot)
+        options = CleanPlateOptions(fill=params["fill"], iterations=params["iterations"], grow=params["grow"],
+                                    feather=params["feather"])
+        hole = self._hole(frame, params, context, height, width, connected)
+        others = [(colour.to_working(context.fetch("source", f).rgb),
+                   self._hole(f, params, context, height, width, connected))
+                  for f in self._others(frame, params, context.source_frames)] if hole.any() else []
+        fill, matte = clean_plate(colour.to_working(source.rgb), hole, others, context.shot_model, options)
+        if not matte.any():  # nothing to remove on this frame (the object is out of shot)
             if params["result"] == "fill":
                 return Frame(rgb=np.zeros_like(source.rgb), alpha=np.zeros((height, width, 1), np.float32),
                              pixel_type=source.pixel_type)
             return source
-        work = colour.to_working(source.rgb)
-        cut = np.where(hard[:, :, None], 0.0, work).astype(np.float32)
-        if params["fill"] == "surround":
-            guess = surround_fill(cut, hard)
-        else:
-            others = []
-            for f in self._others(frame, params, context.source_frames):
-                grown, _ = hole_matte(self._hole(f, params, context, height, width, connected), params["grow"],
-                                      params["feather"])
-                others.append((colour.to_working(context.fetch("source", f).rgb), grown))
-            fill = temporal_fill if params["fill"] == "temporal" else plate_fill
-            guess, found = fill(cut, hard, others)
-            # What other frames uncovered is real picture: it is held like the surroundings, and the model fills
-            # only the rest (on held-out DAVIS frames 23.25 dB against 21.70 when the model redoes the whole hole).
-            cut = np.where(found[:, :, None], guess, cut).astype(np.float32)
-            hard = hard & ~found
-        if params["iterations"] and hard.any():
-            guess = reproject_fill(context.shot_model(), cut, guess, hard, params["iterations"])
-        filled = colour.from_working(guess)
+        filled = colour.from_working(fill)
         if params["result"] == "fill":
-            return Frame(rgb=np.where(soft[:, :, None] > 0, filled, 0.0).astype(np.float32), alpha=soft[:, :, None],
-                         pixel_type=source.pixel_type)
-        rgb = composite(source.rgb, filled, soft)
-        alpha = source.alpha
-        return Frame(rgb=rgb, alpha=alpha, pixel_type=source.pixel_type)
+            return Frame(rgb=np.where(matte[:, :, None] > 0, filled, 0.0).astype(np.float32),
+                         alpha=matte[:, :, None], pixel_type=source.pixel_type)
+        return Frame(rgb=composite(source.rgb, filled, matte), alpha=source.alpha, pixel_type=source.pixel_type)

@@ -79,11 +79,6 @@ class MaskPropagateNode(NodeDefinition):
         span = [f for f in source_frames if before[-1] <= f <= after[0]]
         return {"source": span, "keys": [] if params["boxes"] else [k for k in keys if k in (before[-1], after[0])]}
 
-    def _working_size(self, params: dict, width: int, height: int) -> tuple[int, int]:
-        limit = params["working_size"]
-        scale = min(1.0, limit / max(width, height)) if limit else 1.0
-        return max(1, round(width * scale)), max(1, round(height * scale))
-
     def _key_matte(self, frame: int, params: dict, context: RenderContext, width: int, height: int) -> np.ndarray:
         from ...core.clean_plate import boxes_hole, matte_from_frame
 
@@ -98,48 +93,28 @@ class MaskPropagateNode(NodeDefinition):
         return matte
 
     def propagation(self, params: dict, context: RenderContext, width: int, height: int):
-        """The shot's Propagation for these parameters, built once per render context and kept in its cache."""
-        import cv2
-
-        from ...core import colour
-        from ...core.mask_propagate import Propagation, PropagationSettings, mask_to_grid
-        from ...core.pixel_codes import hypercolumns
+        """The shot's MaskPropagation for these parameters, built once per render context and kept in its cache."""
+        from ...core.mask_propagate import MaskPropagateOptions, MaskPropagation, PropagationSettings
 
         cache_key = ("mask_propagate", tuple(sorted(params.items())))
         if cache_key not in context.cache:
-            size = self._working_size(params, width, height)
             settings = PropagationSettings(stride=params["stride"], radius=params["radius"], topk=params["topk"],
                                            temperature=params["temperature"], previous=params["previous"],
                                            layers=params["layers"], image_weight=params["colour_weight"])
-
-            def small(plane):
-                return cv2.resize(plane, size, interpolation=cv2.INTER_AREA) if size != (width, height) else plane
-
+            options = MaskPropagateOptions(settings, working_size=params["working_size"], refine=params["refine"])
             # Keys first: a bad key is reported before any model is trained or loaded.
-            keys = {f: mask_to_grid(small(self._key_matte(f, params, context, width, height)), settings.stride)
+            keys = {f: self._key_matte(f, params, context, width, height)
                     for f in self._keys(params, context.source_frames)}
-            model = context.shot_model()
-
-            def codes_of(f):
-                return hypercolumns(model, colour.to_working(small(context.fetch("source", f).rgb)), settings.stride,
-                                    settings.layers, settings.image_weight)
-            context.cache[cache_key] = Propagation(codes_of, context.source_frames, keys, settings)
+            context.cache[cache_key] = MaskPropagation(lambda f: context.fetch("source", f).rgb,
+                                                       context.source_frames, keys, context.shot_model, options)
         return context.cache[cache_key]
 
     def render(self, frame: int, params: dict, context: RenderContext):
-        from ...core import colour
-        from ...core.mask_propagate import grid_to_mask, refine_matte
         from ...core.sequence import Frame
 
         source = context.fetch("source", frame)
         width, height = source.size
-        prop = self.propagation(params, context, width, height)
-        if frame in prop.keys:  # a keyed frame gives back its own matte, not its coarse grid
-            matte = self._key_matte(frame, params, context, width, height)
-        else:
-            matte = grid_to_mask(prop.grid_matte(frame), height, width)
-        if params["refine"] and frame not in prop.keys:
-            matte = refine_matte(matte, colour.to_working(source.rgb), radius=max(2, 2 * params["stride"]))
+        matte = self.propagation(params, context, width, height).matte(frame)
         if params["result"] == "binary":
             matte = (matte >= 0.5).astype(np.float32)
         if params["result"] == "cutout":

@@ -3,7 +3,7 @@ by decoding interpolated latent codes of neighbouring frames (latent)."""
 
 from __future__ import annotations
 
-from ...core.retime import FLOW_DETAIL, METHODS, blend_frames, neighbours, output_length, parse_curve, source_time
+from ...core.retime import FLOW_DETAIL, METHODS, neighbours, output_length, parse_curve, source_time
 from ...errors import ParameterError
 from ..node import NodeDefinition, Param, RenderContext
 
@@ -96,46 +96,16 @@ class RetimeNode(NodeDefinition):
         return params["method"] in ("latent", "hybrid")
 
     def render(self, frame: int, params: dict, context: RenderContext):
-        from ...core.inference import working_to_frame
+        from ...core.retime import RetimeOptions, retime_inbetween
         from ...core.sequence import Frame
 
-        src = self.source_range(params, context.source_frames)
-        a, b, alpha = neighbours(self.time_of(frame, params, context.source_frames), src)
+        a, b, alpha = neighbours(self.time_of(frame, params, context.source_frames),
+                                 self.source_range(params, context.source_frames))
         if alpha == 0.0 or params["method"] == "nearest":
             return context.fetch("source", a if alpha < 0.5 else b)  # the source frame itself, bit for bit
         fa, fb = context.fetch("source", a), context.fetch("source", b)
-        has_matte = fa.alpha is not None and fb.alpha is not None
-        if params["method"] == "blend":
-            matte = blend_frames(fa.alpha, fb.alpha, alpha) if has_matte else None
-            return Frame(rgb=blend_frames(fa.rgb, fb.rgb, alpha), alpha=matte, pixel_type=fa.pixel_type)
-        working, matte = self._inbetween(fa, fb, a, b, alpha, params, context)
-        return Frame(rgb=working_to_frame(working.transpose(2, 0, 1)), alpha=matte, pixel_type=fa.pixel_type)
-
-    @staticmethod
-    def _inbetween(fa, fb, a: int, b: int, alpha: float, params: dict, context: RenderContext):
-        """The in-between of methods flow, latent and hybrid: ((H, W, 3) working range, (H, W, 1) matte or None).
-
-        The matte moves with the colour along the flow (flow, hybrid) or is blended (latent).
-        """
-        from ...core.colour import to_working
-        from ...core.padding import stride_pads
-        from ...core.retime import flow_warps, hybrid_inbetween, interpolate_latents
-
-        method, iterations = params["method"], params["iterations"]
-        ma_in = fa.alpha if fa.alpha is not None and fb.alpha is not None else None
-        mb_in = fb.alpha if ma_in is not None else None
-        if method in ("flow", "hybrid"):
-            wa, wb, ma, mb = flow_warps(to_working(fa.rgb), to_working(fb.rgb), alpha, params["flow_detail"],
-                                        ma_in, mb_in)
-            if method == "flow":
-                return blend_frames(wa, wb, alpha), (blend_frames(ma, mb, alpha) if ma is not None else None)
-        model = context.shot_model()
-        z = context.latents([a, b])
-        pads, _ = stride_pads(fa.rgb.shape[0], fa.rgb.shape[1])
-        decoded = model.decode(interpolate_latents(z[0:1], z[1:2], alpha), pads)
-        if method == "latent":
-            if iterations:
-                decoded = model.reproject(decoded, iterations)
-            return decoded[0].transpose(1, 2, 0), (blend_frames(ma_in, mb_in, alpha) if ma_in is not None else None)
-        return hybrid_inbetween(wa, wb, alpha, decoded[0].transpose(1, 2, 0), model,
-                                1 if iterations is None else iterations, extra_a=ma, extra_b=mb)
+        options = RetimeOptions(method=params["method"], flow_detail=params["flow_detail"],
+                                iterations=params["iterations"])
+        rgb, matte = retime_inbetween(fa.rgb, fb.rgb, alpha, options, context.shot_model,
+                                      lambda: context.latents([a, b]), fa.alpha, fb.alpha)
+        return Frame(rgb=rgb, alpha=matte, pixel_type=fa.pixel_type)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from tests.standins import BlurModel
-from vsae.core.clean_plate import (box_at, boxes_hole, composite, hole_matte, parse_boxes, plate_fill,
-                                   reproject_fill, surround_fill, temporal_fill)
+from vsae.core.clean_plate import (CleanPlateOptions, box_at, boxes_hole, clean_plate, composite, fill_frames,
+                                   hole_matte, parse_boxes, plate_fill, reproject_fill, surround_fill, temporal_fill)
 from vsae.errors import ParameterError
 
 
@@ -103,3 +103,52 @@ def test_reproject_fill_changes_the_hole_only_and_composite_is_bit_exact_outside
     comp = composite(linear, np.zeros_like(linear), soft)
     assert (comp[soft == 0] == linear[soft == 0]).all()
     assert (comp[soft == 1] == 0).all()
+
+
+def test_fill_frames_are_nearest_first_or_spread_over_a_locked_off_shot():
+    assert fill_frames(1003, range(1001, 1011), "temporal", 2) == [1002, 1004, 1001, 1005]
+    assert fill_frames(1003, range(1001, 1011), "surround", 2) == []
+    plate = fill_frames(1001, range(1001, 1101), "plate", 3)
+    assert len(plate) == 6 and max(plate) > 1080  # not just the six nearest
+
+
+def test_clean_plate_holds_what_other_frames_uncover_and_reprojects_only_the_rest():
+    """A locked-off plate: the left half of the hole is uncovered in the other frame, the right half never is.
+    The operation keeps the other frame's pixels on the left as they are, asks the model for the right only, and
+    hands back a matte that is 0 (fill = target, bit for bit) beyond the feather."""
+    bg = _texture()
+    hole = np.zeros((64, 96), bool)
+    hole[20:40, 30:60] = True
+    other_hole = np.zeros_like(hole)
+    other_hole[15:45, 45:70] = True  # covers the right part of the hole in the other frame too
+    other = np.where(other_hole[:, :, None], 1.0, bg).astype(np.float32)
+    target = np.where(hole[:, :, None], 1.0, bg).astype(np.float32)
+    asked = []
+
+    def shot_model():
+        asked.append(1)
+        return BlurModel(5)
+
+    fill, matte = clean_plate(target, hole, [(other, other_hole)], shot_model,
+                              CleanPlateOptions(fill="plate", iterations=2, grow=0, feather=2.0))
+    assert asked
+    left = hole & ~hole_matte(other_hole, 0, 2.0)[0]  # the other frame's hole is feathered too
+    assert np.array_equal(fill[left], bg[left])
+    assert (fill[matte == 0] == target[matte == 0]).all() and matte.max() == 1.0 and (matte[hole] == 1).all()
+    assert not np.allclose(fill[hole & other_hole], 1.0)  # the object itself is gone
+
+
+def test_clean_plate_of_an_empty_hole_asks_no_model_and_changes_nothing():
+    target = _texture()
+    fill, matte = clean_plate(target, np.zeros((64, 96), bool), [], lambda: pytest.fail("model asked for"),
+                              CleanPlateOptions(fill="surround"))
+    assert not matte.any() and np.array_equal(fill, target)
+
+
+def test_clean_plate_plate_fill_of_a_one_frame_shot_falls_back_to_the_surroundings():
+    target = _texture()
+    hole = np.zeros((64, 96), bool)
+    hole[20:30, 20:30] = True
+    fill, _ = clean_plate(target, hole, [], None, CleanPlateOptions(fill="plate", iterations=0, grow=0, feather=0))
+    cut = np.where(hole[:, :, None], 0.0, target).astype(np.float32)
+    assert np.array_equal(fill, surround_fill(cut, hole))

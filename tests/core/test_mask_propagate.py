@@ -56,3 +56,39 @@ def test_refine_snaps_a_blurry_misplaced_matte_to_the_image_edge():
     truth = (image[:, :, 0] > 0).astype(np.float32)
     coarse = cv2.GaussianBlur(np.roll(truth, 3, axis=1), (0, 0), 2)  # 3 pixels off and soft, as from a coarse grid
     assert jaccard(coarse, truth) < 0.85 and jaccard(refine_matte(coarse, image, radius=8), truth) == 1.0
+
+
+def test_mask_propagation_follows_a_moving_square_and_asks_for_the_model_only_off_the_keys():
+    """The node's whole operation on a shot of a bright square moving right over a dark textured ground: keyed on
+    the first frame, the matte follows the square; the key frame hands back its own matte without a model."""
+    import torch
+
+    from vsae.core.mask_propagate import MaskPropagateOptions, MaskPropagation
+    from vsae.core.model import ModelConfig, ShotAutoencoder
+    from vsae.core.shot_model import ShotModel
+
+    rng = np.random.default_rng(0)
+    ground = rng.uniform(0.02, 0.1, (64, 96, 3)).astype(np.float32)
+    frames, truth = {}, {}
+    for i, f in enumerate(range(1001, 1005)):
+        matte = np.zeros((64, 96), np.float32)
+        matte[20:40, 10 + 6 * i:30 + 6 * i] = 1
+        frames[f] = np.where(matte[:, :, None] > 0, np.float32(0.9), ground)
+        truth[f] = matte
+    torch.manual_seed(0)
+    model = ShotModel(ModelConfig(k=8), ShotAutoencoder(ModelConfig(k=8)).state_dict(), backend="torch")
+    asked = []
+
+    def shot_model():
+        asked.append(1)
+        return model
+
+    options = MaskPropagateOptions(PropagationSettings(stride=4, radius=6), working_size=48)  # codes at half size
+    prop = MaskPropagation(frames.__getitem__, list(frames), {1001: truth[1001]}, shot_model, options)
+    assert prop.matte(1001) is prop.keys[1001] and not asked
+    for f in (1002, 1003, 1004):
+        matte = prop.matte(f)
+        assert matte.shape == (64, 96) and jaccard(matte, truth[f]) > 0.8, f
+    assert len(asked) == 1
+    with pytest.raises(ParameterError, match="key frame 999"):
+        MaskPropagation(frames.__getitem__, list(frames), {999: truth[1001]}, shot_model, options)

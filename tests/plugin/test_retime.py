@@ -96,51 +96,6 @@ def test_cli_renders_a_range_on_the_procedural_shot(tiny_shot, cache_dir, tmp_pa
     assert main(["retime", tiny_shot["plates"], *TINY, "--render", "1500", "-o", out]) == 2
 
 
-def test_flow_follows_a_moving_square_where_blend_ghosts():
-    from vsae.core.colour import to_working
-    from vsae.core.procedural import ProceduralShot
-    from vsae.core.retime import blend_frames, flow_inbetween
-
-    shot = ProceduralShot(width=128, height=64, frames=12)
-    a, b, truth = (to_working(shot.render(t)[0]) for t in (4.0, 5.0, 4.5))
-    flow_err = np.abs(flow_inbetween(a, b, 0.5) - truth).mean()
-    blend_err = np.abs(blend_frames(a, b, 0.5) - truth).mean()
-    assert flow_err < blend_err
-
-
-def test_inbetween_positions_solve_for_where_a_pixel_came_from():
-    """A zoom (flow growing away from the centre, F(p) = s (p - c)): the pixel at x halfway came from p with
-    p + F(p) / 2 = x. Sampling the flow at x instead (one step) misses by t s |F| pixels toward the edges; the
-    fixed-point steps land on the exact solution."""
-    from vsae.core.retime import inbetween_positions
-
-    h, w, s = 32, 96, 0.2
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    centre = np.array([w / 2, h / 2], np.float32)
-    flow = s * (np.dstack([xs, ys]) - centre)
-    exact = (np.dstack([xs, ys]) + 0.5 * s * centre) / (1 + 0.5 * s)
-    inner = (slice(4, -4), slice(12, -12))  # away from where the sampled flow is clamped at the border
-    one_step = np.abs(inbetween_positions(flow, 0.5, iterations=0) - exact)[inner].max()
-    solved = np.abs(inbetween_positions(flow, 0.5) - exact)[inner].max()
-    assert one_step > 0.3 and solved < one_step / 10
-
-
-def test_hybrid_takes_the_side_the_model_agrees_with_where_the_warps_disagree():
-    """Two warps that disagree on a patch (one shows an object, the other background): the mix follows the side
-    nearer the model's guide there, and keeps the plain flow mix where the warps agree."""
-    from vsae.core.retime import hybrid_inbetween
-
-    rng = np.random.default_rng(0)
-    back = rng.uniform(-0.5, 0.5, (48, 48, 3)).astype(np.float32)
-    wa, wb = back.copy(), back.copy()
-    wa[16:32, 16:32] = 0.8  # side a shows the object, side b background
-    guide = back.copy()
-    guide[16:32, 16:32] = 0.7  # the model's blurry idea: the object is there
-    out, _ = hybrid_inbetween(wa, wb, 0.5, guide, model=None)
-    np.testing.assert_allclose(out[20:28, 20:28], 0.8, atol=0.02)
-    np.testing.assert_allclose(out[:8], back[:8], atol=1e-6)
-
-
 def test_hybrid_retime_on_the_procedural_shot_beats_blend(tiny_shot, cache_dir, tmp_path):
     """The default method through the CLI: a half-speed in-between lands closer to the shot's true in-between
     frame (in the working range, where the eye judges) than a blend of its neighbours."""

@@ -3,18 +3,13 @@
 import numpy as np
 import pytest
 
-from tests.standins import BlurModel
 from tests.test_cli import TINY
 from vsae.cli import main
 from vsae.core import colour
 from vsae.core.sequence import Frame, open_shot, write_image
-from vsae.core.upres import default_iterations, keep_low_frequencies, reproject, resize, tile_origins
+from vsae.core.upres import resize
 from vsae.errors import ParameterError
 from vsae.plugin.nodes import load_node
-
-
-def test_default_iterations_grow_with_the_factor():
-    assert [default_iterations(f) for f in (2, 4, 8, 16)] == [2, 3, 4, 5]
 
 
 def test_bad_parameters_are_named():
@@ -23,27 +18,6 @@ def test_bad_parameters_are_named():
         node.resolve({"factor": 32})
     with pytest.raises(ParameterError, match="tile 100: a multiple of 64"):
         node.resolve({"tile": 100})
-
-
-def test_detail_preserve_keeps_the_input_low_band():
-    import cv2
-
-    rng = np.random.default_rng(0)
-    low = cv2.GaussianBlur(rng.random((16, 32, 3)).astype(np.float32), (5, 5), 1.0) * 0.5  # image-like, not noise
-    out = rng.random((64, 128, 3)).astype(np.float32) * 0.5
-    kept = keep_low_frequencies(out, low)
-    before = np.abs(resize(out, (32, 16)) - low).max()
-    after = np.abs(resize(kept, (32, 16)) - low).max()
-    assert after < 0.02 < before
-
-
-def test_tiles_cover_the_frame_and_agree_with_one_pass_away_from_seams():
-    assert tile_origins(300, 128, 64) == [0, 64, 128, 172]
-    x = np.random.default_rng(1).random((200, 300, 3)).astype(np.float32)
-    whole = reproject(BlurModel(3), x, 2)
-    tiled = reproject(BlurModel(3), x, 2, tile=128, overlap=32)
-    # Only the pixels next to a tile's own edge differ (the blur sees the edge there), and the ramps weigh them little.
-    assert np.abs(whole - tiled).max() < 0.01
 
 
 def test_cli_upres_keeps_depth_and_alpha(tiny_shot, cache_dir, tmp_path):
