@@ -4,6 +4,7 @@ from setuptools import setup
 # One importable package, ``vsae``, whose layers live in the top-level folders the design card names.
 PACKAGES = {
     "vsae": "vsae",
+    "vsae.cli": "vsae/cli",
     "vsae.core": "core",
     "vsae.plugin": "plugin",
     "vsae.plugin.nodes": "plugin/nodes",

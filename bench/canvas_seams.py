@@ -27,33 +27,28 @@ def seam_figures(model, working: np.ndarray, iterations: int = 5, samples: int =
     """Seam energy (stitch, extend) and detail (stretch) before and after reprojection through ``model`` on
     ``samples`` frames of ``working`` ((N, H, W, 3) working range, N > 20); and before | after image pairs of the
     first frame for a contact sheet. Returns ({figure: [value per frame]}, [[before, after], ...])."""
-    from vsae.core.canvas import (extend_seams, match_held_area, pad_canvas, reproject_canvas, seam_energy,
-                                  seam_keep, stitch_canvas)
-    from vsae.core.upres import resize
+    from vsae.core.canvas import ExtendOptions, extend, extend_seams, seam_energy, stitch, stitch_canvas, stretch
 
     n = iterations
     starts = np.linspace(0, len(working) - 21, samples).astype(int)
     figures: dict[str, list] = {}
     sheet = []
-    for t in starts:
-        canvas, seams = stitch_canvas([working[t], working[t + 20]])
-        whole = reproject_canvas(model, canvas, n)
-        band = reproject_canvas(model, canvas, n, seam_keep(canvas.shape[:2], seams, "row", 32))
+    for t in starts:  # the nodes' own operations, at their default settings but ``iterations``
+        canvas, whole = stitch([working[t], working[t + 20]], lambda: model, iterations=n)
+        _, band = stitch([working[t], working[t + 20]], lambda: model, iterations=n, band=32)
+        seams = stitch_canvas([working[t], working[t + 20]])[1]
         for name, img in (("stitch_before", canvas), ("stitch_after", whole), ("stitch_band32", band)):
             figures.setdefault(name, []).append(seam_energy(img, seams))
         for mode in ("mirror", "zero"):
-            padded, original = pad_canvas(working[t], 128, 128, 64, 64, mode)
-            held = reproject_canvas(model, padded, n, original.astype(np.float32))
-            out = match_held_area(reproject_canvas(model, held, 1), padded, original)  # as the node does
+            padded, out, original = extend(working[t], (128, 128, 64, 64), lambda: model,
+                                           ExtendOptions(padding=mode, iterations=n))
             cols, rws = extend_seams(original)
-            for name, img in ((f"extend_{mode}_before", padded), (f"extend_{mode}_held", held),
-                              (f"extend_{mode}_after", out)):
+            for name, img in ((f"extend_{mode}_before", padded), (f"extend_{mode}_after", out)):
                 figures.setdefault(name, []).append(
                     (seam_energy(img, cols, "row") + seam_energy(img, rws, "column")) / 2)
             if mode == "mirror" and t == starts[0]:
                 sheet.append([padded, out])
-        wide = resize(working[t], (1024, 256))
-        stretched = reproject_canvas(model, wide, 10)
+        wide, stretched = stretch(working[t], (1024, 256), lambda: model, iterations=10)
         detail = np.abs(np.diff(working[t], axis=1)).mean()
         figures.setdefault("stretch_detail_before", []).append(np.abs(np.diff(wide, axis=1)).mean() * 2 / detail)
         figures.setdefault("stretch_detail_after", []).append(

@@ -59,7 +59,7 @@ def main():
     import cv2
 
     from vsae.core.metrics import psnr, ssim
-    from vsae.core.upres import default_iterations, reproject, resize
+    from vsae.core.upres import UpresOptions, upres
 
     from clip_models import DEFAULT_STEPS, clip_model
 
@@ -83,12 +83,11 @@ def main():
             for f in FACTORS:
                 low = cv2.resize(display[t], (PAPER_SIZE[0] // f, PAPER_SIZE[1] // f), interpolation=cv2.INTER_AREA)
                 low_w = display_to_working(low)
-                guess = resize(low_w, PAPER_SIZE)
-                n = default_iterations(f)
-                outputs = {
+                outputs = {  # the node's operation, its iterations by factor, with and without detail-preserve
                     f"bicubic_{f}x": cv2.resize(low, PAPER_SIZE, interpolation=cv2.INTER_CUBIC),
-                    f"vsae_{f}x": working_to_display(reproject(model, guess, n)),
-                    f"vsae_detail_{f}x": working_to_display(reproject(model, guess, n, low=low_w)),
+                    f"vsae_{f}x": working_to_display(upres(low_w, PAPER_SIZE, lambda: model,
+                                                           UpresOptions(detail_preserve=False))[0]),
+                    f"vsae_detail_{f}x": working_to_display(upres(low_w, PAPER_SIZE, lambda: model)[0]),
                 }
                 if up4 is not None and i < args.esrgan_frames:
                     outputs[f"esrgan_{f}x"] = esrgan(up4, low, f)

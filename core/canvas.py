@@ -11,7 +11,9 @@ Arrays: (H, W, 3) float32 working range; masks (H, W) bool or float32.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -123,3 +125,59 @@ def extend_seams(original: np.ndarray) -> tuple[list[int], list[int]]:
     cols = [x for x in (xs.min(), xs.max() + 1) if 0 < x < w]
     rows = [y for y in (ys.min(), ys.max() + 1) if 0 < y < h]
     return cols, rows
+
+
+# --- the three nodes' operations: each returns (first guess, result) as working-range canvases -------------------
+
+@dataclass(frozen=True)
+class ExtendOptions:
+    """``padding`` (one of PADDINGS) the new area's first guess, ``iterations`` reprojections, and
+    ``keep_original``: the original area held exact at every step."""
+
+    padding: str = "mirror"
+    iterations: int = 5
+    keep_original: bool = True
+
+
+def extend(frame: np.ndarray, pads: tuple[int, int, int, int], shot_model: Callable[[], Any],
+           options: ExtendOptions = ExtendOptions()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Extend's whole algorithm: ``frame`` (H, W, 3) working range padded by (left, right, top, bottom) pixels and
+    reprojected so the new area belongs to the shot. With ``keep_original`` the original area is held at every
+    step, then the model's own picture of the whole canvas, matched to the held original at its border
+    (``match_held_area``), gives the result. shot_model: returns the ShotModel (called only with iterations > 0).
+    Returns (first guess, result, original-area mask (H', W') bool); the caller puts the original's own pixels
+    back inside the mask when it wants them bit for bit."""
+    canvas, original = pad_canvas(frame, *pads, mode=options.padding)
+    if not options.iterations:
+        return canvas, canvas.copy(), original
+    model = shot_model()
+    out = reproject_canvas(model, canvas, options.iterations,
+                           original.astype(np.float32) if options.keep_original else None)
+    if options.keep_original:
+        out = match_held_area(reproject_canvas(model, out, 1), canvas, original)
+    return canvas, out, original
+
+
+def stitch(tiles: Sequence[np.ndarray], shot_model: Callable[[], Any], layout: str = "row", iterations: int = 5,
+           band: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Stitch's whole algorithm: ``tiles`` ((H, W, 3) working range, one size) side by side (``layout`` row) or
+    stacked (column), reprojected ``iterations`` times; with ``band`` > 0 only that many pixels each side of a
+    seam are replaced. Returns (first guess, result)."""
+    canvas, seams = stitch_canvas(list(tiles), layout)
+    if not iterations:
+        return canvas, canvas.copy()
+    keep = seam_keep(canvas.shape[:2], seams, layout, band) if band else None
+    return canvas, reproject_canvas(shot_model(), canvas, iterations, keep)
+
+
+def stretch(frame: np.ndarray, size: tuple[int, int], shot_model: Callable[[], Any], filter: str = "bicubic",
+            iterations: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Stretch's whole algorithm: ``frame`` (H, W, 3) working range resampled to ``size`` (width, height) by
+    ``filter`` and reprojected ``iterations`` times. Returns (first guess, result)."""
+    from .upres import resize
+
+    canvas = resize(frame, size, filter)
+    if not iterations:
+        return canvas, canvas.copy()
+    return canvas, reproject_canvas(shot_model(), canvas, iterations)
+

@@ -3,6 +3,9 @@ scene-linear frames in and give scene-linear frames out."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
@@ -83,3 +86,40 @@ def reconstruct(shot_model, rgb: np.ndarray, iterations: int = 1) -> np.ndarray:
     """A scene-linear frame passed through the model: (H, W, 3) float32 -> (H, W, 3) float32."""
     out = shot_model.reproject(frame_to_working(rgb)[None], iterations=iterations)
     return working_to_frame(out[0])
+
+
+class LatentCache:
+    """Latent codes of frames kept under (model, the pixels' xxh3 hash): the same pixels are never encoded twice by
+    one model, and a frame whose pixels changed (an upstream edit) is encoded again. Thread-safe (render threads
+    share it); keeps at most ``limit`` codes, the oldest dropped first. One serves the file renderer and the render
+    server alike."""
+
+    def __init__(self, limit: int = 512):
+        self.limit = limit
+        self._codes: OrderedDict = OrderedDict()
+        self._models: dict = {}  # held, so that no id in a key can be reused by another model while it is cached
+        self._lock = threading.Lock()
+
+    def latents(self, model, rgbs: Sequence[np.ndarray]) -> np.ndarray:
+        """Codes of scene-linear frames (H, W, 3) float32 -> (N, 12k, h, w) float32, from ``model.encode``."""
+        import xxhash
+
+        keys = [(id(model), xxhash.xxh3_128_hexdigest(np.ascontiguousarray(rgb))) for rgb in rgbs]
+        with self._lock:
+            self._models[id(model)] = model
+            missing = [(k, rgb) for k, rgb in zip(keys, rgbs) if k not in self._codes]
+            for k in keys:
+                if k in self._codes:
+                    self._codes.move_to_end(k)
+        if missing:
+            z = model.encode_batches(frame_to_working(rgb) for _, rgb in missing)
+            with self._lock:
+                self._codes.update((k, code) for (k, _), code in zip(missing, z))
+        with self._lock:
+            out = np.stack([self._codes[k] for k in keys])
+            while len(self._codes) > self.limit:
+                self._codes.popitem(last=False)
+            held = {k[0] for k in self._codes}
+            self._models = {i: m for i, m in self._models.items() if i in held}
+        return out
+

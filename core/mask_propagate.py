@@ -31,7 +31,7 @@ class PropagationSettings:
     previous: int = 3  # most recent propagated frames used as references, beside the keyed frame
     dims: int = 64  # principal components of the pixel codes kept
     layers: int = 6  # encoder stages in the pixel code (6: the paper's hypercolumn)
-    image_weight: float = 4.0  # the frame's colour in the pixel code (see vsae.core.pixel_codes.hypercolumns)
+    image_weight: float = 8.0  # the frame's colour in the pixel code (see vsae.core.pixel_codes.hypercolumns)
     key_search: str = "global"  # the keyed frame searched over the whole frame (global) or the window (local)
 
 

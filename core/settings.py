@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import math
 import re
+import shlex
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 from ..errors import ParameterError
 
@@ -204,3 +207,122 @@ class TrainSettings:
     def from_dict(cls, d: dict) -> TrainSettings:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
+
+
+# --- training options, declared once: the command line, farm jobs and the OFX bridge read them from this table ---
+
+def _int_tuple(text: str) -> tuple:
+    return tuple(int(v) for v in text.split(","))
+
+
+def _fraction_or_none(text: str) -> float | None:
+    return None if text.strip().lower() == "none" else float(text)
+
+
+def _crop(text: str) -> int | None:
+    return int(text) or None  # 0: full frames only
+
+
+@dataclass(frozen=True)
+class TrainingOption:
+    """One training option: the TrainSettings ``field`` it sets, its command-line ``flag``, how its text is read
+    (``read``: text -> value, raising ValueError on bad text), what that text looks like, and its help."""
+
+    field: str
+    flag: str
+    help: str
+    read: Callable[[str], Any] = str
+    expects: str = "a value"
+    choices: tuple | None = None
+
+
+_D = TrainSettings()
+TRAINING_OPTIONS = (
+    TrainingOption("budget_s", "--budget", "wall-clock training budget: 90s, 5m, 1h (default 5m)", parse_duration,
+                   "a duration"),
+    TrainingOption("steps", "--steps", "train this many steps instead of a time budget (deterministic)", int,
+                   "a whole number"),
+    TrainingOption("arch", "--arch", f"network layers (default {_D.arch})", choices=ARCHS),
+    TrainingOption("k", "--k", f"first-layer filters; latent has 12k channels (default {_D.k})", int,
+                   "a whole number"),
+    TrainingOption("widths", "--widths", "fast arch: channels at h/4,h/8,h/16,h/32,h/64 (default: from k)", _int_tuple,
+                   "comma-separated integers"),
+    TrainingOption("decoder_widths", "--decoder-widths", "fast arch: decoder channels at h/4..h/64 (default: as the "
+                   "encoder)", _int_tuple, "comma-separated integers"),
+    TrainingOption("half_width", "--half-width", "fast arch: channels of extra stages at h/2 in stem and output "
+                   "(default 0: none)", int, "a whole number"),
+    TrainingOption("skip_scale", "--skip-scale", "fast arch: reprojection also carries the encoder's features at h/N "
+                   "(4, 8, 16 or 32; default 0: none)", int, "a whole number"),
+    TrainingOption("batch", "--batch", f"frames per step (default {_D.batch})", int, "a whole number"),
+    TrainingOption("crop", "--crop", f"random crop side, a multiple of 64; 0 = full frames only (default {_D.crop})",
+                   _crop, "a whole number"),
+    TrainingOption("lr", "--lr", f"peak learning rate (default {SCRATCH_LR:g} from random weights, {FINETUNE_LR:g} "
+                   f"from a prior)", float, "a number"),
+    TrainingOption("warmup", "--warmup", f"fraction of the run ramping the learning rate up (default "
+                   f"{SCRATCH_WARMUP:g} from random weights, {FINETUNE_WARMUP:g} from a prior)", float, "a number"),
+    TrainingOption("loss", "--loss", f"reconstruction loss (default {_D.loss})", choices=LOSSES),
+    TrainingOption("motion_weight", "--motion-weight", f"extra loss weight on what moves (pixels away from the shot's "
+                   f"mean frame) (default {_D.motion_weight:g})", float, "a number"),
+    TrainingOption("motion_fade", "--motion-fade", f"fraction of the run by which the motion weight has faded to "
+                   f"nothing; none: held to the end (default {_D.motion_fade:g})", _fraction_or_none,
+                   "a number, or none"),
+    TrainingOption("degrade", "--degrade", "fraction of training inputs degraded as the nodes degrade what they hand "
+                   "the model (robust training; the target stays clean) (default 0)", float, "a number"),
+    TrainingOption("degrade_kinds", "--degrade-kinds", f"which degradations: {','.join(DEGRADATIONS)} (Upres, Clean "
+                   f"Plate, Retime)"),
+    TrainingOption("train_scale", "--train-scale", "train on frames resized by this factor", float, "a number"),
+    TrainingOption("seed", "--seed", "random seed (default 0)", int, "a whole number"),
+    TrainingOption("precision", "--precision", f"training precision (default {_D.precision})",
+                   choices=("auto", "bf16", "fp32")),
+    TrainingOption("checkpoint_every_s", "--checkpoint-every", f"seconds between checkpoints; a killed run resumes "
+                   f"from the last (default {_D.checkpoint_every_s:g})", float, "a number of seconds"),
+)
+del _D
+
+
+def read_training_options(texts: dict[str, str], nproc: int = 1) -> TrainSettings:
+    """TrainSettings from option texts (TrainSettings field -> its text as typed; absent fields keep their
+    defaults); ``--steps`` trains by steps whatever the budget. A bad text is a ParameterError naming the option."""
+    values: dict[str, Any] = {"nproc": nproc}
+    for option in TRAINING_OPTIONS:
+        text = texts.get(option.field)
+        if text is None:
+            continue
+        if option.choices and text not in option.choices:
+            raise ParameterError(f"{option.flag} {text!r}: expected one of {', '.join(option.choices)}")
+        try:
+            values[option.field] = option.read(text)
+        except (ValueError, TypeError):
+            raise ParameterError(f"{option.flag} {text!r}: expected {option.expects}") from None
+    if values.get("steps") is not None:
+        values["budget_s"] = None
+    return TrainSettings(**values)
+
+
+def parse_training_options(text: str) -> TrainSettings:
+    """TrainSettings from one line of options as ``vsae train`` takes them (``--budget 10m --half-width 16``, or
+    ``--budget=10m``): how a host or a farm job carries a shot model's settings. Empty: the defaults.
+
+    >>> parse_training_options("--steps 400 --half-width=16").half_width
+    16
+    """
+    by_flag = {o.flag: o for o in TRAINING_OPTIONS}
+    try:
+        words = shlex.split(text or "")
+    except ValueError as exc:
+        raise ParameterError(f"training options {text!r}: {exc}") from None
+    texts: dict[str, str] = {}
+    i = 0
+    while i < len(words):
+        flag, eq, value = words[i].partition("=")
+        if flag not in by_flag:
+            raise ParameterError(f"training option {flag!r}: not one of {', '.join(by_flag)}")
+        if not eq:
+            if i + 1 >= len(words):
+                raise ParameterError(f"training option {flag}: needs a value")
+            i += 1
+            value = words[i]
+        texts[by_flag[flag].field] = value
+        i += 1
+    return read_training_options(texts)
+

@@ -9,6 +9,9 @@ All arrays here are working-range, channels last: (H, W, 3) float32.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -16,6 +19,19 @@ from ..errors import ParameterError
 from .inference import Reprojector, reproject_image
 
 FILTERS = ("bicubic", "bilinear", "lanczos", "nearest")
+
+
+@dataclass(frozen=True)
+class UpresOptions:
+    """How a frame is upscaled: reprojections (``iterations``; None: ``default_iterations`` of the factor), the
+    first guess's ``filter`` (one of FILTERS), ``detail_preserve`` (the input's own low frequencies kept), and tiles
+    of ``tile`` pixels overlapping by ``overlap`` for frames too large for one pass (0: whole frame)."""
+
+    iterations: int | None = None
+    filter: str = "bicubic"
+    detail_preserve: bool = True
+    tile: int = 0
+    overlap: int = 64
 
 
 def _cv2_filter(name: str) -> int:
@@ -109,3 +125,25 @@ def _reproject_tiles(model, x: np.ndarray, tile: int, overlap: int) -> np.ndarra
             acc[y0:y0 + tile, x0:x0 + tile] += out * wgt
             weight[y0:y0 + tile, x0:x0 + tile] += wgt
     return acc / weight
+
+
+def upres(low: np.ndarray, size: tuple[int, int], shot_model: Callable[[], Any],
+          options: UpresOptions = UpresOptions(), matte: np.ndarray | None = None):
+    """Upres's whole algorithm on one frame: ``low`` upsampled to ``size`` and reprojected through the shot model.
+
+    low: (h, w, 3) float32 working range; size: (width, height) of the output, at least the input's; shot_model:
+    returns the ShotModel (called only with iterations > 0: with 0 the output is the first guess); matte: the input's (h, w, 1) alpha or None, upsampled
+    by the same filter (the model knows colour, not mattes). Returns ((H, W, 3) float32 working range, (H, W, 1)
+    matte in [0, 1] or None).
+    """
+    if size[0] < low.shape[1] or size[1] < low.shape[0]:
+        raise ParameterError(f"upres: output {size[0]}x{size[1]} is smaller than the input "
+                             f"{low.shape[1]}x{low.shape[0]}")
+    factor = max(size[0] / low.shape[1], size[1] / low.shape[0])
+    n = options.iterations if options.iterations is not None else default_iterations(factor)
+    guess = resize(low, size, options.filter)
+    out = reproject(shot_model(), guess, n, tile=options.tile, overlap=options.overlap,
+                    low=low if options.detail_preserve else None, filter=options.filter) if n else guess
+    alpha = resize(matte, size, options.filter).clip(0.0, 1.0) if matte is not None else None
+    return np.ascontiguousarray(out, dtype=np.float32), alpha
+

@@ -32,6 +32,9 @@ BRIDGE_PARAMS = (
          help="frames of the plates the model was trained on, e.g. 1001-1100 (empty: all)"),
     dict(name="vsae_model", kind="string", label="VSAE Model", default="",
          help="a model cache key (see `vsae cache list`); overrides VSAE Shot"),
+    dict(name="vsae_training", kind="string", label="VSAE Training", default="",
+         help="the shot model's training options, as given to `vsae train` (e.g. --budget 10m --half-width 16; "
+              "empty: the defaults): the model is looked up, or trained, with them"),
     dict(name="vsae_train", kind="bool", label="VSAE Train", default=False,
          help="train a missing shot model inside the host (minutes; default: render fails and asks you to run "
               "`vsae train`)"),

@@ -16,7 +16,6 @@ parameter); otherwise the error tells the artist how to train it.
 from __future__ import annotations
 
 import fcntl
-import mmap
 import os
 import secrets
 import signal
@@ -30,144 +29,19 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ..core.inference import LatentCache
 from ..errors import Aborted, InputError, ParameterError, VsaeError
+from .host_pixels import frame_from_pixels, pixels_from_frame
 from .protocol import (MalformedMessage, Message, ProtocolError, default_socket_path, private_folder, receive,
                        send)
+from .shared_memory import check_image_size, new_segment, read_segment, remove_stale_segments, unlink_segment
 
 KEEPALIVE_S = 2.0  # the shim's per-message time-out is far longer; this only proves the server is alive
 REPLY_TIMEOUT_S = 120.0  # how long a server waits for the shim's frames (hosts may decode slowly)
 LATENT_CACHE = 512  # latents of source frames kept across renders (a few MB at 512x256)
-# Bounds on what one request may ask for: a clip of a million frames (11 hours at 24 fps) and a 64k frame side.
+# Bounds on what one request may ask for: a clip of a million frames (11 hours at 24 fps); frame sides are bounded
+# in shared_memory.
 MAX_CLIP_FRAMES = 1_000_000
-MAX_SIDE = 65536
-MAX_PIXELS = 32768 * 32768
-
-
-def _segment_path(name: str) -> str:
-    if not name.startswith("/") or "/" in name[1:] or len(name) < 2:
-        raise ProtocolError(f"shared memory name {name!r}: expected /name")
-    return "/dev/shm" + name
-
-
-def check_image_size(width: int, height: int, what: str) -> None:
-    if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE and width * height <= MAX_PIXELS):
-        raise ProtocolError(f"{what}: size {width}x{height} is out of bounds")
-
-
-def _open_own(path: str, flags: int) -> int:
-    """Open a segment without following a symlink; it must be a plain file of this user that nobody else can open."""
-    try:
-        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    except OSError as exc:
-        raise ProtocolError(f"shared memory {path}: cannot open ({exc.strerror})") from None
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
-        os.close(fd)
-        raise ProtocolError(f"shared memory {path}: not a private segment of this user; refused")
-    return fd
-
-
-def read_segment(name: str, width: int, height: int, components: int) -> np.ndarray:
-    """(height, width, components) float32 over the shared-memory segment ``name`` (rows top to bottom).
-
-    No copy: the array holds the mapping, which outlives the name (the shim unlinks it once we answer) and goes
-    when the array does. The segment must be this user's and private (see ``_open_own``)."""
-    check_image_size(width, height, f"shared memory {name}")
-    count = width * height * components
-    fd = _open_own(_segment_path(name), os.O_RDONLY)
-    try:
-        size = os.fstat(fd).st_size
-        if size < count * 4:
-            raise ProtocolError(f"shared memory {name}: {size} bytes, {count * 4} expected")
-        mm = mmap.mmap(fd, max(1, count * 4), prot=mmap.PROT_READ)
-    finally:
-        os.close(fd)
-    return np.frombuffer(mm, np.float32, count).reshape(height, width, components)
-
-
-def new_segment(name: str, shape: tuple) -> np.ndarray:
-    """A new segment ``name`` (mode 0600) and a writable float32 array of ``shape`` over it, to fill in place."""
-    nbytes = max(4, int(np.prod(shape)) * 4)
-    fd = _open_own(_segment_path(name), os.O_CREAT | os.O_EXCL | os.O_RDWR)
-    try:
-        os.ftruncate(fd, nbytes)
-        # Pages faulted in at once: a 4K frame is 32k pages, touched one by one they cost more than the copy.
-        mm = mmap.mmap(fd, nbytes, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0))
-    finally:
-        os.close(fd)
-    return np.frombuffer(mm, np.float32, int(np.prod(shape))).reshape(shape)
-
-
-def unlink_segment(name: str) -> None:
-    try:
-        os.unlink(_segment_path(name))
-    except FileNotFoundError:
-        pass
-
-
-def _opaque(alpha: np.ndarray) -> bool:
-    return bool(alpha.size) and bool(np.all(alpha == 1.0))
-
-
-def remove_stale_segments() -> list[str]:
-    """Unlink this user's segments whose process is gone (a killed server or host leaves its segments behind)."""
-    removed = []
-    try:
-        names = os.listdir("/dev/shm")
-    except OSError:
-        return removed
-    for name in names:
-        if not name.startswith(("vsae-s", "vsae-h")):
-            continue
-        try:
-            pid = int(name[6:].split("-")[0])
-            if os.stat("/dev/shm/" + name).st_uid != os.getuid():
-                continue
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            unlink_segment("/" + name)
-            removed.append(name)
-        except (ValueError, OSError):
-            continue
-    return removed
-
-
-def frame_from_pixels(pixels: np.ndarray, premultiplied: bool):
-    """Host pixels (H, W, 4|3|1) float32 -> a vsae Frame as the CLI would read the same pixels from a file:
-    straight colour (un-premultiplied when the host's are premultiplied), alpha apart; a single channel is a matte.
-    Views of ``pixels`` where no arithmetic is needed (an opaque frame divides by 1: the same bits)."""
-    from ..core import colour
-    from ..core.sequence import Frame
-
-    c = pixels.shape[2]
-    if c == 1:
-        return Frame(rgb=np.repeat(pixels, 3, axis=2), alpha=pixels, pixel_type="float")
-    rgb = pixels[:, :, :3]
-    alpha = pixels[:, :, 3:4] if c == 4 else None
-    if alpha is not None and premultiplied and not _opaque(alpha):
-        rgb = colour.unpremultiply(rgb, alpha)
-    return Frame(rgb=rgb, alpha=alpha, pixel_type="float")
-
-
-def pixels_from_frame(frame, out: np.ndarray | None = None) -> np.ndarray:
-    """A rendered Frame -> (H, W, 4) float32 premultiplied RGBA, as ``write_image`` would store it (alpha 1 when the
-    frame has none), written into ``out`` when given."""
-    from ..core import colour
-
-    h, w = frame.rgb.shape[:2]
-    out = np.empty((h, w, 4), np.float32) if out is None else out
-    whole = frame.rgb.base
-    if (frame.alpha is not None and whole is not None and whole is frame.alpha.base and whole.shape == (h, w, 4)
-            and whole.dtype == np.float32 and _opaque(frame.alpha)):
-        out[...] = whole  # a host frame handed back as it came (retime's exact frames): one copy
-        return out
-    if frame.alpha is None:
-        out[:, :, :3] = frame.rgb
-        out[:, :, 3] = 1.0
-    else:
-        out[:, :, :3] = frame.rgb if _opaque(frame.alpha) else colour.premultiply(frame.rgb, frame.alpha)
-        out[:, :, 3:] = frame.alpha
-    return out
 
 
 class Request:
@@ -203,7 +77,8 @@ class Request:
         if self.size is not None:
             check_image_size(*self.size, "size")
         self.instance = msg.get("instance", "")
-        self.model_ref = (msg.get("model", ""), msg.get("shot", ""), msg.get("plate_frames", ""))
+        self.model_ref = (msg.get("model", ""), msg.get("shot", ""), msg.get("plate_frames", ""),
+                          msg.get("training", ""))
         self.train = msg.get("train", "0") == "1"
 
 
@@ -215,7 +90,7 @@ class RenderServer:
         self.models: dict = {}
         self.model_locks: dict = {}
         self.lock = threading.Lock()
-        self.latents: OrderedDict = OrderedDict()
+        self.latent_cache = LatentCache(LATENT_CACHE)
         self.instance_caches: OrderedDict = OrderedDict()
         self.local = threading.local()  # the render running on this thread (see routed_fetch)
         self.free_segments: list = []  # (name, array) of output segments the shim is done with, for reuse
@@ -227,10 +102,11 @@ class RenderServer:
     def shot_model(self, request: Request):
         from ..core.cache import ModelCache
         from ..core.model_ref import ModelRef, resolve
+        from ..core.settings import parse_training_options
         from ..errors import ModelNotFound
 
         key = request.model_ref
-        model_key, shot, plate_frames = key
+        model_key, shot, plate_frames, training = key
         if not model_key and not shot:
             raise ParameterError("vsae_shot: set VSAE Shot to the plates the shot model was trained on "
                                  "(or VSAE Model to a cache key)")
@@ -240,7 +116,12 @@ class RenderServer:
             lock = self.model_locks.setdefault(key, threading.Lock())
         with lock:  # one load per model, however many render threads ask at once
             if key not in self.models:
-                ref = ModelRef(key=model_key) if model_key else ModelRef(shot=shot, frames=plate_frames or None)
+                try:
+                    settings = parse_training_options(training)
+                except ParameterError as exc:
+                    raise ParameterError(f"vsae_training: {exc}") from None
+                ref = ModelRef(key=model_key) if model_key else ModelRef(shot=shot, frames=plate_frames or None,
+                                                                          settings=settings)
                 try:
                     model = resolve(ref, ModelCache(None), train=request.train, backend="auto",
                                     precision=os.environ.get("VSAE_RENDER_PRECISION", "fp32"))
@@ -254,23 +135,7 @@ class RenderServer:
 
     def cached_latents(self, model, frames: list, fetch) -> np.ndarray:
         """Latents of source frames, kept across renders under the pixels' hash (a changed upstream re-encodes)."""
-        import xxhash
-
-        from ..core.inference import frame_to_working
-
-        rgbs = [fetch("source", f).rgb for f in frames]
-        keys = [(id(model), xxhash.xxh3_128_hexdigest(np.ascontiguousarray(rgb))) for rgb in rgbs]
-        with self.lock:
-            missing = [(k, rgb) for k, rgb in zip(keys, rgbs) if k not in self.latents]
-        if missing:
-            z = model.encode_batches(frame_to_working(rgb) for _, rgb in missing)
-            with self.lock:
-                for (k, _), code in zip(missing, z):
-                    self.latents[k] = code
-                while len(self.latents) > LATENT_CACHE:
-                    self.latents.popitem(last=False)
-        with self.lock:
-            return np.stack([self.latents[k] for k in keys])
+        return self.latent_cache.latents(model, [fetch("source", f).rgb for f in frames])
 
     def routed_fetch(self, name: str, frame: int):
         """Fetch through the render running on this thread. State a node keeps across renders (mask_propagate's

@@ -18,11 +18,12 @@ def file_context(seq, shot_model: Callable, extra: dict | None = None) -> Render
 
     extra: input name -> ShotSequence of the node's other inputs (a matte clip, keyed masks).
     """
+    from ..core.inference import LatentCache
     from ..errors import InputError
 
     extra = dict(extra or {})
     frames_cache: dict = {}
-    latent_cache: dict = {}
+    latent_cache = LatentCache()
     model_cache: list = []
 
     def fetch(name: str, frame: int):
@@ -42,15 +43,7 @@ def file_context(seq, shot_model: Callable, extra: dict | None = None) -> Render
         return model_cache[0]
 
     def latents(frames: Sequence[int]):
-        import numpy as np
-
-        from ..core.inference import frame_to_working
-
-        missing = [f for f in frames if f not in latent_cache]
-        if missing:
-            z = model().encode_batches(frame_to_working(fetch("source", f).rgb) for f in missing)
-            latent_cache.update(zip(missing, z))
-        return np.stack([latent_cache[f] for f in frames])
+        return latent_cache.latents(model(), [fetch("source", f).rgb for f in frames])
 
     return RenderContext(fetch=fetch, source_frames=list(seq.frames), shot_model=model, latents=latents,
                          connected=frozenset({"source", *extra}))

@@ -54,6 +54,8 @@ def test_every_error_is_declared_in_vsae_errors_under_one_base():
 BENCH_OPERATIONS = {
     "retime_quality.py": ("retime_inbetween", ("flow_warps", "hybrid_inbetween", "interpolate_latents")),
     "clean_plate_quality.py": ("clean_plate", ("temporal_fill", "surround_fill", "reproject_fill", "hole_matte")),
+    "canvas_seams.py": ("extend", ("reproject_canvas", "pad_canvas", "match_held_area", "seam_keep")),
+    "upres_quality.py": ("upres", ("reproject", "keep_low_frequencies")),
     "mask_propagate_quality.py": ("MaskPropagation", ("Propagation", "hypercolumns", "grid_to_mask", "refine_matte")),
 }
 

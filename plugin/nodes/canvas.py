@@ -81,18 +81,14 @@ class ExtendNode(NodeDefinition):
 
     def render(self, frame: int, params: dict, context: RenderContext):
         from ...core import colour
-        from ...core.canvas import match_held_area, pad_canvas, reproject_canvas
+        from ...core.canvas import ExtendOptions, extend
 
         source = context.fetch("source", frame)
-        canvas, original = pad_canvas(colour.to_working(source.rgb), *self.pads(params, *source.size),
-                                      mode=params["padding"])
-        keep = original.astype(np.float32) if params["keep_original"] else None
-        out = reproject_canvas(context.shot_model(), canvas, params["iterations"], keep)
-        exact = None
-        if params["keep_original"] and params["iterations"]:
-            # The model's own picture of the whole canvas, matched to the held original at the border.
-            out = match_held_area(reproject_canvas(context.shot_model(), out, 1), canvas, original)
-            exact = (original, source.rgb.reshape(-1, 3))
+        options = ExtendOptions(padding=params["padding"], iterations=params["iterations"],
+                                keep_original=params["keep_original"])
+        canvas, out, original = extend(colour.to_working(source.rgb), self.pads(params, *source.size),
+                                       context.shot_model, options)
+        exact = (original, source.rgb.reshape(-1, 3)) if options.keep_original and options.iterations else None
         return _finish(canvas, out, params, source.pixel_type, exact)
 
 
@@ -126,13 +122,11 @@ class StretchNode(NodeDefinition):
 
     def render(self, frame: int, params: dict, context: RenderContext):
         from ...core import colour
-        from ...core.canvas import reproject_canvas
-        from ...core.upres import resize
+        from ...core.canvas import stretch
 
         source = context.fetch("source", frame)
-        size = self.size(params, *source.size)
-        canvas = resize(colour.to_working(source.rgb), size, params["filter"])
-        out = reproject_canvas(context.shot_model(), canvas, params["iterations"])
+        canvas, out = stretch(colour.to_working(source.rgb), self.size(params, *source.size), context.shot_model,
+                              params["filter"], params["iterations"])
         return _finish(canvas, out, params, source.pixel_type)
 
 
@@ -183,10 +177,9 @@ class StitchNode(NodeDefinition):
 
     def render(self, frame: int, params: dict, context: RenderContext):
         from ...core import colour
-        from ...core.canvas import reproject_canvas, seam_keep, stitch_canvas
+        from ...core.canvas import stitch
 
         tiles = [context.fetch("source", frame + o) for o in _offsets(params["offsets"])]
-        canvas, seams = stitch_canvas([colour.to_working(t.rgb) for t in tiles], params["layout"])
-        keep = seam_keep(canvas.shape[:2], seams, params["layout"], params["band"]) if params["band"] else None
-        out = reproject_canvas(context.shot_model(), canvas, params["iterations"], keep)
+        canvas, out = stitch([colour.to_working(t.rgb) for t in tiles], context.shot_model, params["layout"],
+                             params["iterations"], params["band"])
         return _finish(canvas, out, params, tiles[0].pixel_type)

@@ -40,9 +40,11 @@ class MaskPropagateNode(NodeDefinition):
               maximum=1.0, display_min=0.01, display_max=0.2),
         Param("layers", "int", 6, "encoder stages in the pixel code (6: the paper's hypercolumn)", minimum=1,
               maximum=6),
-        # davis-bear (bench/mask_propagate_quality.py), J: colour weight 0 0.773, 1 0.794, 2 0.822, 4 0.872.
-        Param("colour_weight", "float", 4.0, "weight of the pixels' own colour in the pixel code, against the "
-              "encoder stages together", minimum=0.0, maximum=10.0, display_min=0.0, display_max=4.0),
+        # 8 chosen both ways (bench/mask_propagate_quality.py, 600-step models, mean J with refinement, 4 against 8):
+        # on bear, bmx-trees, cows, surf 0.716 / 0.735, reported on the other four; on blackswan, breakdance,
+        # car-shadow, tennis 0.654 / 0.686, reported on the first four (J 0.737 against DIS flow's 0.536).
+        Param("colour_weight", "float", 8.0, "weight of the pixels' own colour in the pixel code, against the "
+              "encoder stages together", minimum=0.0, maximum=10.0, display_min=0.0, display_max=10.0),
         Param("previous", "int", 3, "recently propagated frames used as references beside the key", minimum=0,
               maximum=20),
         Param("working_size", "int", 1024, "pixel codes at most this many pixels on the long side (bounds memory; "

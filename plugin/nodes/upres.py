@@ -47,20 +47,12 @@ class UpresNode(NodeDefinition):
     def render(self, frame: int, params: dict, context: RenderContext):
         from ...core import colour
         from ...core.sequence import Frame
-        from ...core.upres import default_iterations, reproject, resize
+        from ...core.upres import UpresOptions, upres
 
         low = context.fetch("source", frame)
-        size = self.output_size(params, *low.size)
-        if size[0] < low.size[0] or size[1] < low.size[1]:
-            raise ParameterError(f"upres: output {size[0]}x{size[1]} is smaller than the input "
-                                 f"{low.size[0]}x{low.size[1]}")
-        factor = max(size[0] / low.size[0], size[1] / low.size[1])
-        n = params["iterations"] if params["iterations"] is not None else default_iterations(factor)
-        low_w = colour.to_working(low.rgb)
-        guess = resize(low_w, size, params["filter"])
-        out = reproject(context.shot_model(), guess, n, tile=params["tile"], overlap=params["overlap"],
-                        low=low_w if params["detail_preserve"] else None, filter=params["filter"])
-        alpha = None
-        if low.alpha is not None:  # alpha is upscaled on its own: the model knows colour, not mattes
-            alpha = resize(low.alpha, size, params["filter"]).clip(0.0, 1.0)
+        options = UpresOptions(iterations=params["iterations"], filter=params["filter"],
+                               detail_preserve=params["detail_preserve"], tile=params["tile"],
+                               overlap=params["overlap"])
+        out, alpha = upres(colour.to_working(low.rgb), self.output_size(params, *low.size), context.shot_model,
+                           options, low.alpha)
         return Frame(rgb=colour.from_working(out), alpha=alpha, pixel_type=low.pixel_type)

@@ -61,3 +61,22 @@ def test_match_held_area_removes_the_step_at_the_held_border():
     assert (matched[original] == canvas[original]).all()
     assert seam_energy(matched, [32, 96]) < 0.5 * seam_energy(held, [32, 96])
     assert np.abs(matched[:, 31] - canvas[:, 32]).mean() < 0.1  # the two sides meet
+
+
+def test_the_canvas_operations_ask_for_the_model_only_when_they_reproject():
+    from vsae.core.canvas import ExtendOptions, extend, stitch, stretch
+
+    x = np.random.default_rng(0).uniform(-0.5, 0.5, (32, 48, 3)).astype(np.float32)
+
+    def no_model():
+        raise AssertionError("model asked for")
+
+    canvas, out, original = extend(x, (8, 8, 4, 4), no_model, ExtendOptions(iterations=0))
+    assert out.shape == (40, 64, 3) and np.array_equal(out, canvas)
+    assert np.array_equal(canvas[original].reshape(x.shape), x)
+    before, after = stitch([x, x[::-1]], no_model, iterations=0)
+    assert before.shape == (32, 96, 3) and np.array_equal(before, after)
+    before, after = stretch(x, (96, 32), no_model, iterations=0)
+    assert after.shape == (32, 96, 3)
+    canvas, out, original = extend(x, (8, 8, 4, 4), lambda: BlurModel(5), ExtendOptions(iterations=2))
+    assert not np.allclose(out[~original], canvas[~original])  # the new area was reprojected

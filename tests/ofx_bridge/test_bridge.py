@@ -182,7 +182,7 @@ def test_each_node_is_described_from_its_definition(bridge, node):
     assert "contexts=OfxImageEffectContextFilter,OfxImageEffectContextGeneral" in describe
     assert f"temporal={int(definition.temporal)}" in describe and "tiles=0" in describe
     assert run.events("clips")[0] == [",".join(["Output", "Source"] + [c.name for c in definition.inputs[1:]])]
-    assert int(run.events("params")[0][0]) == len(definition.params) + 4  # + shot, plate frames, model, train
+    assert int(run.events("params")[0][0]) == len(definition.params) + 5  # + shot, plate frames, training, model, train
     assert bridge.host.run(f"org.vsae.{node}", {"Source": {1001: np.zeros((8, 8, 4), np.float32)}}, {}
                            ).events("clips")[0] == ["Output,Source"]  # a filter has one input
 
@@ -272,6 +272,14 @@ def test_a_missing_model_asks_the_artist_to_train(bridge):
     run = bridge.run("retime", {"vsae_model": "", "vsae_shot": bridge.plates}, render=[1002])
     assert run.returncode == 1
     assert any("train one with `vsae train`" in m and "VSAE Train" in m for m in run.messages), run.lines
+
+
+def test_the_host_finds_the_model_the_cli_trained_by_its_training_options(bridge):
+    """VSAE Shot + VSAE Training name the model `vsae train PLATES OPTIONS` made, with no cache key."""
+    run = bridge.run("retime", {"vsae_model": "", "vsae_shot": bridge.plates, "vsae_training": " ".join(TINY)},
+                     render=[1002])
+    assert run.returncode == 0, run.lines
+    _assert_same_pixels(run.outputs[1002], bridge.cli("retime")[1002])
 
 
 def test_a_killed_server_is_restarted_by_the_next_render(bridge):

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from tests.conftest import tiny_settings
 from vsae.errors import ModelNotFound, ParameterError
 from vsae.ofx_bridge.protocol import Message
-from vsae.ofx_bridge.server import RenderServer, Request, frame_from_pixels, pixels_from_frame
+from vsae.ofx_bridge.host_pixels import frame_from_pixels, pixels_from_frame
+from vsae.ofx_bridge.server import RenderServer, Request
 
 
 def _render(*params, node="retime"):
@@ -36,10 +36,10 @@ def test_host_pixels_become_the_frame_the_cli_would_read():
     assert matte.alpha.shape == (2, 3, 1) and matte.rgb.shape == (2, 3, 3)
 
 
-def test_a_missing_model_is_trained_only_when_the_instance_asks(tiny_shot, cache_dir, monkeypatch):
-    tiny = tiny_settings()
-    monkeypatch.setattr("vsae.core.settings.TrainSettings", lambda: tiny)  # seconds of training, not minutes
+def test_a_missing_model_is_trained_only_when_the_instance_asks(tiny_shot, cache_dir):
+    tiny = "--steps 12 --k 4 --batch 2 --crop 64 --checkpoint-every 3600"  # VSAE Training: seconds, not minutes
     msg = Message("render").add("node", "retime").add("range", "1001", "1012").add("shot", tiny_shot["plates"])
+    msg.add("training", tiny)
     state = RenderServer()
     with pytest.raises(ModelNotFound, match="train one with `vsae train`.*VSAE Train"):
         state.shot_model(Request(msg))
@@ -48,3 +48,19 @@ def test_a_missing_model_is_trained_only_when_the_instance_asks(tiny_shot, cache
     assert state.shot_model(Request(msg)) is model  # kept loaded for the next render
     msg.lines[-1] = ("train", "0")
     assert state.shot_model(Request(msg)) is model  # and found without training from now on
+
+
+def test_the_instance_s_training_options_choose_the_model(tiny_shot, cache_dir):
+    """The host's VSAE Training line is part of which model renders: other settings are another model (the server
+    no longer assumes the defaults), and a bad option is named."""
+    msg = Message("render").add("node", "retime").add("range", "1001", "1012").add("shot", tiny_shot["plates"])
+    msg.add("train", "1").add("training", "--steps 12 --k 4 --batch 2 --crop 64")
+    state = RenderServer()
+    first = state.shot_model(Request(msg))
+    msg.lines[-1] = ("training", "--steps 12 --k 4 --batch 2 --crop 64 --seed 1")
+    assert state.shot_model(Request(msg)) is not first
+    msg.lines[-1] = ("training", "--k four")
+    with pytest.raises(ParameterError, match="vsae_training: --k 'four': expected a whole number"):
+        state.shot_model(Request(msg))
+
+

@@ -13,7 +13,7 @@ import pytest
 
 from vsae.cli import main
 from vsae.errors import ParameterError
-from vsae.ofx_bridge import server
+from vsae.ofx_bridge import server, shared_memory
 from vsae.ofx_bridge.protocol import Message, ProtocolError, private_folder, receive, send
 
 from .shared_places import give_to_another_user
@@ -100,17 +100,17 @@ def _make_segment(name, mode=0o600, values=(1.0, 2.0, 3.0, 4.0)):
 
 def test_only_private_segments_of_this_user_are_read(segment):
     path = _make_segment(segment)
-    assert server.read_segment(segment, 1, 1, 4).tolist() == [[[1.0, 2.0, 3.0, 4.0]]]
+    assert shared_memory.read_segment(segment, 1, 1, 4).tolist() == [[[1.0, 2.0, 3.0, 4.0]]]
     os.symlink(path, path + "-link")
     with pytest.raises(ProtocolError, match="cannot open"):
-        server.read_segment(segment + "-link", 1, 1, 4)
+        shared_memory.read_segment(segment + "-link", 1, 1, 4)
     os.chmod(path, 0o644)
     with pytest.raises(ProtocolError, match="not a private segment"):
-        server.read_segment(segment, 1, 1, 4)
+        shared_memory.read_segment(segment, 1, 1, 4)
     os.chmod(path, 0o600)
     give_to_another_user(path)
     with pytest.raises(ProtocolError, match="not a private segment"):
-        server.read_segment(segment, 1, 1, 4)
+        shared_memory.read_segment(segment, 1, 1, 4)
 
 
 def test_output_segment_names_cannot_be_guessed():

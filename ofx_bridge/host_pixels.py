@@ -1,0 +1,48 @@
+"""Host pixels (OFX images, premultiplied float RGBA) to the Frames the nodes render and back, on the same terms as
+the CLI reads and writes files: a frame rendered through a host matches the CLI's."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _opaque(alpha: np.ndarray) -> bool:
+    return bool(alpha.size) and bool(np.all(alpha == 1.0))
+
+
+def frame_from_pixels(pixels: np.ndarray, premultiplied: bool):
+    """Host pixels (H, W, 4|3|1) float32 -> a vsae Frame as the CLI would read the same pixels from a file:
+    straight colour (un-premultiplied when the host's are premultiplied), alpha apart; a single channel is a matte.
+    Views of ``pixels`` where no arithmetic is needed (an opaque frame divides by 1: the same bits)."""
+    from ..core import colour
+    from ..core.sequence import Frame
+
+    c = pixels.shape[2]
+    if c == 1:
+        return Frame(rgb=np.repeat(pixels, 3, axis=2), alpha=pixels, pixel_type="float")
+    rgb = pixels[:, :, :3]
+    alpha = pixels[:, :, 3:4] if c == 4 else None
+    if alpha is not None and premultiplied and not _opaque(alpha):
+        rgb = colour.unpremultiply(rgb, alpha)
+    return Frame(rgb=rgb, alpha=alpha, pixel_type="float")
+
+
+def pixels_from_frame(frame, out: np.ndarray | None = None) -> np.ndarray:
+    """A rendered Frame -> (H, W, 4) float32 premultiplied RGBA, as ``write_image`` would store it (alpha 1 when the
+    frame has none), written into ``out`` when given."""
+    from ..core import colour
+
+    h, w = frame.rgb.shape[:2]
+    out = np.empty((h, w, 4), np.float32) if out is None else out
+    whole = frame.rgb.base
+    if (frame.alpha is not None and whole is not None and whole is frame.alpha.base and whole.shape == (h, w, 4)
+            and whole.dtype == np.float32 and _opaque(frame.alpha)):
+        out[...] = whole  # a host frame handed back as it came (retime's exact frames): one copy
+        return out
+    if frame.alpha is None:
+        out[:, :, :3] = frame.rgb
+        out[:, :, 3] = 1.0
+    else:
+        out[:, :, :3] = frame.rgb if _opaque(frame.alpha) else colour.premultiply(frame.rgb, frame.alpha)
+        out[:, :, 3:] = frame.alpha
+    return out

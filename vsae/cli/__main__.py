@@ -1,0 +1,7 @@
+"""``python -m vsae.cli``: the console tool."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,87 @@
+"""What many commands share: the shot, precision and training options, and what they resolve to (training
+settings, the shot model's cache entry, progress)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def add_shot(p: argparse.ArgumentParser) -> None:
+    p.add_argument("shot", help="sequence (shot.####.exr, shot.%%04d.exr), folder, or movie file")
+    p.add_argument("--frames", help="frames of the shot (the model trains on them): 1001-1100, 1001-1100x2 "
+                                    "(default: all)")
+    p.add_argument("--cache", help="model cache folder (default: $VSAE_CACHE or the user cache folder)")
+    p.add_argument("--colorspace", default="auto",
+                   help="how the files are encoded: auto (float linear, integer sRGB), linear, srgb, or an OCIO "
+                        "colour space (needs $OCIO); outputs are written the same way")
+
+
+def add_precision(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--render-precision", default=os.environ.get("VSAE_RENDER_PRECISION", "fp32"),
+                   choices=("fp32", "bf16"),
+                   help="torch inference precision: fp32 (default, or $VSAE_RENDER_PRECISION: the same pixels on "
+                        "every machine) or bf16 (about 2x faster on CPUs with bf16 units; pixels depend on the CPU)")
+
+
+def add_training(p: argparse.ArgumentParser) -> None:
+    from ..core.settings import TRAINING_OPTIONS
+
+    g = p.add_argument_group("training (these settings are part of the model's cache key)")
+    for option in TRAINING_OPTIONS:  # read, checked and turned into TrainSettings by _settings, as hosts do
+        g.add_argument(option.flag, dest=option.field, default=None, choices=option.choices, help=option.help,
+                       metavar=None if option.choices else option.flag[2:].upper().replace("-", "_"))
+    g.add_argument("--init-from", help="start from these weights: a shipped prior (procedural), a prior or model file "
+                                       "(.safetensors), a cache key of another shot, or none")
+    g.add_argument("--model", help="use this cache key instead of looking the shot up by its settings")
+
+
+def train_settings(args):
+    from ..core.settings import TRAINING_OPTIONS, read_training_options
+
+    return read_training_options({o.field: getattr(args, o.field) for o in TRAINING_OPTIONS},
+                                 nproc=getattr(args, "nproc", 1))
+
+
+def progress_bar(task: str, total=None):
+    from ..core.progress import Progress
+
+    return Progress(task, total=total)
+
+
+def model_ref_of(args):
+    """The command's ModelRef: --model, else the shot, its frames and the training options."""
+    from ..core.model_ref import ModelRef
+
+    if getattr(args, "model", None):
+        return ModelRef(key=args.model)
+    return ModelRef(shot=args.shot, frames=args.frames, colorspace=args.colorspace, settings=train_settings(args),
+                    init_from=args.init_from)
+
+
+def model_entry(args, train: bool):
+    """The cache entry for the command's shot: by --model, else by shot + settings (training it if allowed)."""
+    from ..core.cache import ModelCache
+    from ..core.model_ref import resolve_entry
+
+    ref = model_ref_of(args)  # parameters are checked before any file is touched
+    progress = progress_bar("train", total=ref.settings.steps)
+    try:
+        return resolve_entry(ref, ModelCache(args.cache), train=train, progress=progress)
+    finally:
+        progress.close()
+
+
+def plates_of(args):
+    """The shot the model is trained on (an input no output may touch); None when --model names the model. Callers
+    that already opened the same shot and frames pass that one instead."""
+    from ..core.sequence import open_shot
+
+    return None if getattr(args, "model", None) else open_shot(args.shot, args.frames, args.colorspace)
+
+
+def report_trained(entry) -> None:
+    m = entry.manifest
+    print(f"model {entry.key}  {m['source']['label']}  frames {m['source']['frames'][0]}-{m['source']['frames'][1]}"
+          f"  psnr {m['metrics'].get('train_psnr_db')} dB  steps {m['metrics'].get('steps')}")
+    print(entry.path)

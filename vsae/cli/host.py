@@ -1,0 +1,51 @@
+"""`vsae serve` (the render server of the OFX plug-ins), `vsae install ofx` and `vsae demo`."""
+
+from __future__ import annotations
+
+from .arguments import progress_bar
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("serve", help="the render server the OFX plug-ins talk to (started by them on first use)")
+    p.add_argument("--socket", help="Unix socket path (default: $VSAE_SOCKET, else a folder only you can enter)")
+    p.add_argument("--idle", default="30m", help="exit after this long without requests (default 30m)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("install", help="build and install the OFX plug-in bundle (all nodes) for hosts to find")
+    p.add_argument("target", choices=("ofx",))
+    p.add_argument("--dest", help="plug-in folder (default: first of $OFX_PLUGIN_PATH, else /usr/OFX/Plugins)")
+    p.add_argument("--uninstall", action="store_true", help="remove the bundle instead")
+    p.set_defaults(func=cmd_install)
+
+    p = sub.add_parser("demo", help="generate a procedural shot, train on it, write reconstructions + contact sheet")
+    p.add_argument("--out", default="vsae-demo", help="output folder (default ./vsae-demo)")
+    p.add_argument("--budget", default="60s", help="training budget (default 60s)")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_serve(args) -> int:
+    from ..core.settings import parse_duration
+    from ..ofx_bridge.server import serve
+
+    return serve(args.socket, idle_s=parse_duration(args.idle))
+
+
+def cmd_install(args) -> int:
+    from ..ofx_bridge.bundle import install
+
+    path = install(args.dest, uninstall=args.uninstall)
+    print(f"removed {path}" if args.uninstall else f"installed {path}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from ..core.demo import run_demo
+    from ..core.settings import parse_duration
+
+    result = run_demo(args.out, budget_s=parse_duration(args.budget), progress=progress_bar("demo"))
+    print(f"demo shot:        {result['plates']}")
+    print(f"reconstructions:  {result['reconstructions']}")
+    print(f"contact sheet:    {result['contact_sheet']}  (top: plates, bottom: reconstructions)")
+    print(f"reconstruction PSNR {result['psnr_db']:.2f} dB on trained frames, "
+          f"{result['heldout_psnr_db']:.2f} dB on the true in-between frames the model never saw")
+    return 0

@@ -1,0 +1,106 @@
+"""`vsae export`, `vsae info` and `vsae cache`: the models in the cache."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ..errors import ParameterError
+from .arguments import add_shot, add_training, model_entry, train_settings
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("export", help="(re)export a cached model's ONNX graphs, optionally copying them out")
+    add_shot(p)
+    add_training(p)
+    p.add_argument("-o", "--output", help="folder to copy the graphs and weights into")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("info", help="frames, size and cached model of a shot")
+    add_shot(p)
+    add_training(p)
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("cache", help="list, show, remove, clean or verify cached models")
+    p.add_argument("action", choices=("list", "show", "rm", "gc", "verify"))
+    p.add_argument("key", nargs="?", help="cache key (or a unique prefix of 6+ characters)")
+    p.add_argument("--cache", help="model cache folder")
+    p.add_argument("--older-than", help="gc: also remove models created longer ago than this (e.g. 30d)")
+    p.set_defaults(func=cmd_cache)
+
+
+def cmd_export(args) -> int:
+    import shutil
+
+    from ..core.export import export_onnx
+    from ..core.shot_model import ONNX_GRAPHS
+
+    entry = model_entry(args, train=False)
+    graphs = [os.path.join(entry.path, f"{g}.onnx") for g in ONNX_GRAPHS]
+    if not args.output:  # the entry's own graphs (the cache exports them; a published entry is never rewritten)
+        entry.verify()
+        print("\n".join(graphs))
+        return 0
+    from ..core.output_files import check_writable_folder
+
+    check_writable_folder(args.output)
+    model = entry.load_model(backend="torch")
+    os.makedirs(args.output, exist_ok=True)
+    written = export_onnx(model, args.output)
+    shutil.copyfile(entry.weights_path, os.path.join(args.output, os.path.basename(entry.weights_path)))
+    print("\n".join(written))
+    return 0
+
+
+def cmd_info(args) -> int:
+    from ..core.cache import ModelCache
+    from ..core.sequence import open_shot
+
+    seq = open_shot(args.shot, args.frames, args.colorspace)
+    w, h = seq.size
+    info = {"shot": seq.label, "frames": f"{seq.frames[0]}-{seq.frames[-1]}", "count": len(seq), "size": [w, h]}
+    entry = ModelCache(args.cache).find(seq, train_settings(args).key_dict())
+    info["model"] = entry.key if entry else None
+    if entry:
+        info["metrics"] = entry.manifest.get("metrics")
+    print(json.dumps(info, indent=2))
+    return 0
+
+
+def cmd_cache(args) -> int:
+    from ..core.cache import ModelCache
+    from ..core.settings import parse_duration
+
+    cache = ModelCache(args.cache)
+    if args.action == "list":
+        for e in cache.entries(include_damaged=True):
+            if e.damage:
+                print(f"{e.key}  DAMAGED: {e.damage} (vsae cache rm {e.key})")
+                continue
+            m = e.manifest
+            print(f"{e.key}  {m['source']['label']}  {m['source']['frames'][0]}-{m['source']['frames'][1]}  "
+                  f"{m['training_size'][0]}x{m['training_size'][1]}  psnr {m['metrics'].get('train_psnr_db')}  "
+                  f"{m.get('created', '')}")
+    elif args.action == "show":
+        print(json.dumps(cache.resolve(_need_key(args)).manifest, indent=2))
+    elif args.action == "rm":
+        key = cache.resolve_key(_need_key(args))
+        cache.remove(key)
+        print(f"removed {key}")
+    elif args.action == "gc":
+        removed = cache.gc(parse_duration(args.older_than) if args.older_than else None)
+        print(f"removed {len(removed)} item(s)")
+    elif args.action == "verify":
+        report = cache.verify()
+        for key, problem in report:
+            print(f"{key}  {'ok' if problem is None else 'DAMAGED: ' + problem}")
+        bad = [key for key, problem in report if problem]
+        print(f"{len(report)} entries, {len(bad)} damaged" + (" (remove with `vsae cache rm KEY`)" if bad else ""))
+        return 3 if bad else 0
+    return 0
+
+
+def _need_key(args) -> str:
+    if not args.key:
+        raise ParameterError(f"vsae cache {args.action}: name a cache key (see `vsae cache list`)")
+    return args.key

@@ -1,0 +1,72 @@
+"""One sub-command per node, generated from its definition: `vsae retime`, `vsae upres`, ..."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import ParameterError
+from .arguments import add_precision, add_shot, add_training, model_entry, plates_of, progress_bar, train_settings
+
+
+def add_parsers(sub) -> None:
+    from ..plugin.nodes import all_nodes
+
+    for node in all_nodes():
+        _add_node(sub, node)
+
+
+def _add_node(sub, node) -> None:
+    """A subcommand for a node: its parameters become options, typed and checked by the node's own Params."""
+    p = sub.add_parser(node.name, help=node.help, description=node.help)
+    add_shot(p)
+    p.add_argument("-o", "--output", required=True, help="output pattern (out.####.exr)")
+    for clip in node.inputs[1:]:
+        p.add_argument(f"--{clip.name.replace('_', '-')}", dest=f"input_{clip.name}",
+                       help=f"{clip.help}: an image sequence or a still (same frame numbers as the shot)")
+    p.add_argument("--plates", help="the shot whose model renders, as trained (default: the input shot itself)")
+    p.add_argument("--plate-frames", help="frames of --plates the model was trained on (default: all)")
+    p.add_argument("--render", help="output frames to render (default: the node's whole output range)")
+    p.add_argument("--no-train", action="store_true", help="fail if the shot's model is not cached instead of training")
+    p.add_argument("--backend", default="auto", choices=("auto", "onnx", "torch"))
+    add_precision(p)
+    p.add_argument("--depth", choices=("uint8", "uint16", "half", "float"), help="output depth (default: input's)")
+    g = p.add_argument_group(f"{node.name} parameters")
+    for param in node.params:
+        extra = f" (default {param.default})" if param.default not in (None, "") else ""
+        if param.choices:
+            extra += f" [{'|'.join(param.choices)}]"
+        g.add_argument(f"--{param.name.replace('_', '-')}", dest=f"param_{param.name}", default=param.default,
+                       metavar=param.kind.upper(),
+                       help=param.help + extra)
+    add_training(p)
+    p.set_defaults(func=cmd_node, node=node)
+
+
+def cmd_node(args) -> int:
+    from ..core.sequence import open_shot, parse_frames
+    from ..plugin.render_files import render_to_files
+
+    node = args.node
+    params = node.resolve({p.name: getattr(args, f"param_{p.name}") for p in node.params})
+    train_settings(args)  # training parameters checked before anything is read or written
+    seq = open_shot(args.shot, args.frames, args.colorspace)
+    extra = {}
+    for clip in node.inputs[1:]:
+        spec = getattr(args, f"input_{clip.name}")
+        if spec:  # mattes are data, not colour: read them as they are stored
+            extra[clip.name] = open_shot(spec, None, "linear" if clip.is_matte else args.colorspace)
+        elif not clip.optional:
+            raise ParameterError(f"{node.name}: input --{clip.name.replace('_', '-')} is required")
+    frames = parse_frames(args.render)
+    plates = argparse.Namespace(**{**vars(args), "shot": args.plates or args.shot,
+                                   "frames": args.plate_frames if args.plates else args.frames})
+
+    def shot_model():  # called once, and only by renders that need the model
+        return model_entry(plates, train=not args.no_train).load_model(backend=args.backend, precision=args.render_precision)
+
+    progress = progress_bar(node.name)
+    written = render_to_files(node, params, seq, args.output, shot_model, frames=frames, depth=args.depth,
+                              progress=progress, extra=extra, model_inputs=[plates_of(plates)] if args.plates else [])
+    progress.close()
+    print(f"wrote {len(written)} frames {written[0]}-{written[-1]} to {args.output}")
+    return 0
