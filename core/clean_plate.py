@@ -19,8 +19,8 @@ separated by ``|``. Arrays: frames (H, W, 3) float32 working range, holes (H, W)
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -298,8 +298,8 @@ def clean_plate(target: np.ndarray, hole: np.ndarray, others: Sequence[tuple[np.
     """Clean Plate's whole algorithm on one frame: what should be behind ``hole``, and the matte to lay it in by.
 
     The hole is grown and feathered (``hole_matte``); the first guess fills it (``options.fill``); what other frames
-    uncover is real picture and is held like the surroundings, and only the rest is reprojected through ``model``
-    ``options.iterations`` times (``reproject_fill``). target: (H, W, 3) float32 working range; hole: (H, W) bool
+    uncover is real picture and is held like the surroundings, and only the rest is reprojected through the shot
+    model ``options.iterations`` times (``reproject_fill``). target: (H, W, 3) float32 working range; hole: (H, W) bool
     before growing; others: [(frame (H, W, 3) working range, its hole (H, W) bool before growing)], nearest in time
     first (``fill_frames``; unused by ``surround``); shot_model: returns the ShotModel, called only when some pixel
     is left to reproject (a node's model may not be trained yet; None with 0 iterations).

@@ -8,8 +8,8 @@ The paper's exploration tools. Every function works on latents ``(N, 12k, h, w)`
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 

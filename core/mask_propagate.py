@@ -12,8 +12,8 @@ Arrays: codes (h, w, D) float32 on the pixel-code grid; grid mattes (h, w) float
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -222,7 +222,8 @@ def disagreement(wa: np.ndarray, wb: np.ndarray, blur: float = 2.0) -> np.ndarra
     return np.abs(cv2.GaussianBlur(wa - wb, (0, 0), blur)).reshape(wa.shape).mean(axis=2).astype(np.float32)
 
 
-def hybrid_inbetween(wa: np.ndarray, wb: np.ndarray, alpha: float, guide: np.ndarray, model: Reprojector | None = None,
+def hybrid_inbetween(wa: np.ndarray, wb: np.ndarray, alpha: float, guide: np.ndarray,
+                     model: Reprojector | None = None,
                      iterations: int = 1, guide_sigma: float = 0.2, ghost: float = 0.2,
                      extra_a: np.ndarray | None = None, extra_b: np.ndarray | None = None):
     """Flow warps mixed with the shot model's help where they disagree (ghosts, occlusions, failed flow).

@@ -132,9 +132,9 @@ def upres(low: np.ndarray, size: tuple[int, int], shot_model: Callable[[], Any],
     """Upres's whole algorithm on one frame: ``low`` upsampled to ``size`` and reprojected through the shot model.
 
     low: (h, w, 3) float32 working range; size: (width, height) of the output, at least the input's; shot_model:
-    returns the ShotModel (called only with iterations > 0: with 0 the output is the first guess); matte: the input's (h, w, 1) alpha or None, upsampled
-    by the same filter (the model knows colour, not mattes). Returns ((H, W, 3) float32 working range, (H, W, 1)
-    matte in [0, 1] or None).
+    returns the ShotModel (called only with iterations > 0: with 0 the output is the first guess); matte: the
+    input's (h, w, 1) alpha or None, upsampled by the same filter (the model knows colour, not mattes).
+    Returns ((H, W, 3) float32 working range, (H, W, 1) matte in [0, 1] or None).
     """
     if size[0] < low.shape[1] or size[1] < low.shape[0]:
         raise ParameterError(f"upres: output {size[0]}x{size[1]} is smaller than the input "
