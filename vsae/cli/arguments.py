@@ -28,7 +28,7 @@ def add_training(p: argparse.ArgumentParser) -> None:
     from ..core.settings import TRAINING_OPTIONS
 
     g = p.add_argument_group("training (these settings are part of the model's cache key)")
-    for option in TRAINING_OPTIONS:  # read, checked and turned into TrainSettings by _settings, as hosts do
+    for option in TRAINING_OPTIONS:  # read, checked and turned into TrainSettings by train_settings, as hosts do
         g.add_argument(option.flag, dest=option.field, default=None, choices=option.choices, help=option.help,
                        metavar=None if option.choices else option.flag[2:].upper().replace("-", "_"))
     g.add_argument("--init-from", help="start from these weights: a shipped prior (procedural), a prior or model file "
