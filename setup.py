@@ -6,6 +6,11 @@ PACKAGES = {
     "vsae": "vsae",
     "vsae.cli": "vsae/cli",
     "vsae.core": "core",
+    "vsae.core.io": "core/io",
+    "vsae.core.model": "core/model",
+    "vsae.core.training": "core/training",
+    "vsae.core.ops": "core/ops",
+    "vsae.core.demo": "core/demo",
     "vsae.plugin": "plugin",
     "vsae.plugin.nodes": "plugin/nodes",
     "vsae.plugin.qt": "plugin/qt",
@@ -19,9 +24,9 @@ setup(
     python_requires=">=3.9",
     packages=list(PACKAGES),
     package_dir=PACKAGES,
-    # The OFX shim and test host are built from source at install time (`vsae install ofx`).
-    package_data={"vsae.ofx_bridge": ["include/*.h", "shim/*.cpp", "testhost/*.cpp"],
-                  "vsae.core": ["priors/*.safetensors", "priors/*.json"]},  # the shipped prior
+    # The OFX shim is built from source at install time (`vsae install ofx`).
+    package_data={"vsae.ofx_bridge": ["include/*.h", "shim/*.cpp"],
+                  "vsae.core.training": ["priors/*.safetensors", "priors/*.json"]},  # the shipped prior
     install_requires=[
         # torch is pinned by install/bootstrap.sh (CPU wheel); a looser range here never pulls a CUDA build
         # on a machine that already has a torch.
@@ -43,8 +48,8 @@ setup(
         # PySide6 6.12.0 drops a reference to None on every call that returns nothing (Python 3.11 then aborts
         # at exit): tests/plugin/qt checks for it.
         "qt": ["qtpy>=2.4", "PySide6-Essentials>=6.5,<6.12"],
-        # ruff pinned: a newer release's new checks must not fail a build nobody changed.
-        "test": ["pytest>=7", "ruff==0.17.5"],
+        # ruff and mypy pinned: a newer release's new checks must not fail a build nobody changed.
+        "test": ["pytest>=7", "ruff==0.17.5", "mypy==2.4.1"],
     },
     entry_points={"console_scripts": ["vsae = vsae.cli:main"]},
 )

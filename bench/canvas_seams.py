@@ -1,5 +1,5 @@
 """Extend / Stretch / Stitch seams on the shared clips: gradient energy across the seams against elsewhere
-(``vsae.core.canvas.seam_energy``: 1.0 = a seam shows no more than any column of the picture), before and after
+(``vsae.core.ops.canvas.seam_energy``: 1.0 = a seam shows no more than any column of the picture), before and after
 reprojection through the shot model, and before/after contact sheets.
 
 - stitch: frames t and t + 20 side by side (1024x256), the whole canvas reprojected (the paper) or only a band of
@@ -27,7 +27,7 @@ def seam_figures(model, working: np.ndarray, iterations: int = 5, samples: int =
     """Seam energy (stitch, extend) and detail (stretch) before and after reprojection through ``model`` on
     ``samples`` frames of ``working`` ((N, H, W, 3) working range, N > 20); and before | after image pairs of the
     first frame for a contact sheet. Returns ({figure: [value per frame]}, [[before, after], ...])."""
-    from vsae.core.canvas import ExtendOptions, extend, extend_seams, seam_energy, stitch, stitch_canvas, stretch
+    from vsae.core.ops.canvas import ExtendOptions, extend, extend_seams, seam_energy, stitch, stitch_canvas, stretch
 
     n = iterations
     starts = np.linspace(0, len(working) - 21, samples).astype(int)
@@ -64,7 +64,7 @@ def write_sheet(sheet: list, path: str) -> str:
     import cv2
 
     from vsae.core.colour import from_working
-    from vsae.core.contact_sheet import contact_sheet
+    from vsae.core.io.contact_sheet import contact_sheet
     from vsae.core.metrics import to_display
 
     tiles = [[cv2.resize(img, (384, 192), interpolation=cv2.INTER_AREA) for img in pair] for pair in sheet]

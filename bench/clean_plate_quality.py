@@ -7,7 +7,7 @@ The hole of frame t follows the other clip's object: its box at frame t, scaled 
 moved by one offset for the whole clip chosen to overlap this clip's own object least (the hole sits on background,
 and moves, so other frames can uncover it). Every frame has its hole; fills see only pixels outside holes.
 The shot model is the protocol's (bench/clip_models.py: 512x256, trained on the even frames). ``surround+reprojectN``
-and ``temporal+reprojectN`` are the node's own operation (``vsae.core.clean_plate.clean_plate``: what other frames
+and ``temporal+reprojectN`` are the node's own operation (``vsae.core.ops.clean_plate.clean_plate``: what other frames
 uncover is held, the rest reprojected N times); ``temporal_median`` is its ``plate`` fill over every other frame.
 
     python bench/clean_plate_quality.py --clips davis-bear --iterations 0,2,5
@@ -67,7 +67,7 @@ def foreign_holes(own: np.ndarray, foreign: np.ndarray, max_area: float = 0.08) 
 def main():
     import cv2
 
-    from vsae.core.clean_plate import CleanPlateOptions, clean_plate, fill_frames
+    from vsae.core.ops.clean_plate import CleanPlateOptions, clean_plate, fill_frames
     from vsae.core.metrics import psnr, ssim
 
     ap = argparse.ArgumentParser()

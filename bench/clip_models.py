@@ -41,8 +41,8 @@ def clip_model(clip: str, split: str = "even", steps: int = DEFAULT_STEPS, overr
     """
     from vsae.core.progress import Progress
     from vsae.core.settings import TrainSettings
-    from vsae.core.shot_model import ShotModel
-    from vsae.core.trainer import train
+    from vsae.core.model.shot_model import ShotModel
+    from vsae.core.training.trainer import train
 
     path = model_path(clip, split, steps, overrides)
     if os.path.exists(path):

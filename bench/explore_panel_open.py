@@ -64,8 +64,8 @@ def main():
                     "for a picture worth looking at see explore_quality.py's)")
     args = ap.parse_args()
     from vsae.core.cache import ModelCache
-    from vsae.core.procedural import ProceduralShot
-    from vsae.core.sequence import open_shot
+    from vsae.core.demo.procedural import ProceduralShot
+    from vsae.core.io.sequence import open_shot
     from vsae.core.settings import TrainSettings
 
     with tempfile.TemporaryDirectory(prefix="vsae-explore-bench-") as root:

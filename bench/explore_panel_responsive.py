@@ -82,8 +82,8 @@ def main():
 
     from vsae.core.cache import ModelCache
     from vsae.core.explore import ShotExplorer
-    from vsae.core.procedural import ProceduralShot
-    from vsae.core.sequence import open_shot
+    from vsae.core.demo.procedural import ProceduralShot
+    from vsae.core.io.sequence import open_shot
     from vsae.core.settings import TrainSettings
     from vsae.plugin.qt.explore_panel import ExplorePanel
 

@@ -31,7 +31,7 @@ def cluster_figures(clip: str, k: int, iterations: int, model=None, frames: np.n
     the nearest real frame. model: the protocol's by default; frames: (N, H, W, 3) working range if loaded."""
     from vsae.core import explore
     from vsae.core.metrics import psnr
-    from vsae.core.padding import stride_pads
+    from vsae.core.model.padding import stride_pads
 
     if frames is None:
         frames = display_to_working(load_clip(clip))

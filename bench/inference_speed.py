@@ -22,9 +22,9 @@ def measure(size: str, backend: str, k: int, folder: str) -> dict:
     import numpy as np
     import torch
 
-    from vsae.core.export import export_onnx
-    from vsae.core.model import ModelConfig, ShotAutoencoder
-    from vsae.core.shot_model import ShotModel
+    from vsae.core.model.export import export_onnx
+    from vsae.core.model.autoencoder import ModelConfig, ShotAutoencoder
+    from vsae.core.model.shot_model import ShotModel
 
     w, h = map(int, size.split("x"))
     torch.manual_seed(0)

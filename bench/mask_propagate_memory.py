@@ -22,8 +22,8 @@ from common import CLIPS, display_to_working, peak_rss_mib, save_results
 def main():
     import cv2
 
-    from vsae.core.mask_propagate import Propagation, PropagationSettings, mask_to_grid
-    from vsae.core.pixel_codes import hypercolumns
+    from vsae.core.ops.mask_propagate import Propagation, PropagationSettings, mask_to_grid
+    from vsae.core.ops.pixel_codes import hypercolumns
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--clip", default="davis-bear")

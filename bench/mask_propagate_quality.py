@@ -3,7 +3,7 @@ J (mean IoU over frames 1..N-1) and F (boundary measure, tolerance 0.008 of the 
 beside the frame-0 mask carried frame to frame by DIS optical flow. Also frames per second and peak memory.
 
 The shot model is the protocol's (bench/clip_models.py: 512x256, trained on the even frames; ``--steps`` for
-another training length); the node's own operation (``vsae.core.mask_propagate.MaskPropagation``) propagates on the
+another training length); the node's own operation (``vsae.core.ops.mask_propagate.MaskPropagation``) propagates on the
 native frames with its pixel codes at 512 on the long side, and the mattes are scored at native size. Each clip is
 also propagated with its colour alone as the code (no encoder): what the model adds.
 
@@ -63,7 +63,7 @@ def score_clip(clip: str, settings, steps: int, colour_alone: bool = False) -> d
     import cv2
 
     from vsae.core.colour import srgb_to_linear
-    from vsae.core.mask_propagate import MaskPropagateOptions, MaskPropagation, boundary_f, jaccard
+    from vsae.core.ops.mask_propagate import MaskPropagateOptions, MaskPropagation, boundary_f, jaccard
 
     if clip not in _LOADED:
         native = load_clip(clip, size=None)
@@ -106,7 +106,7 @@ def mean_of(rows: list[dict]) -> dict:
 def choose_and_report(choose: list[str], report: list[str], grid: list[dict], steps: int) -> dict:
     """The grid point with the best mean J (codes + refinement) on ``choose``, then scored on ``report``: settings
     are never judged on the clips they were chosen on."""
-    from vsae.core.mask_propagate import PropagationSettings
+    from vsae.core.ops.mask_propagate import PropagationSettings
 
     trials = []
     for clip in choose:  # clip-major: each clip's model and flow are loaded once
@@ -123,7 +123,7 @@ def choose_and_report(choose: list[str], report: list[str], grid: list[dict], st
 def main():
     import itertools
 
-    from vsae.core.mask_propagate import PropagationSettings
+    from vsae.core.ops.mask_propagate import PropagationSettings
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--clips", default=",".join(DAVIS))

@@ -57,7 +57,7 @@ class ArrayClip:
 
 def linear_clip(display: np.ndarray, numbers) -> ArrayClip:
     from vsae.core.colour import srgb_to_linear
-    from vsae.core.sequence import Frame
+    from vsae.core.io.sequence import Frame
 
     return ArrayClip({int(n): Frame(rgb=srgb_to_linear(img).astype(np.float32), pixel_type="uint8")
                       for n, img in zip(numbers, display)})
@@ -75,8 +75,8 @@ def budget_model(clip: str, budget_s: float, working: np.ndarray, overrides: dic
     ``init``: (name, weights) of a prior to start from."""
     from vsae.core.progress import Progress
     from vsae.core.settings import TrainSettings
-    from vsae.core.shot_model import ShotModel
-    from vsae.core.trainer import train
+    from vsae.core.model.shot_model import ShotModel
+    from vsae.core.training.trainer import train
 
     key = json.dumps({"clip": clip, "budget_s": budget_s, **overrides, **({"init": init[0]} if init else {})},
                      sort_keys=True)
@@ -109,10 +109,10 @@ def budget_model(clip: str, budget_s: float, working: np.ndarray, overrides: dic
 def bench_prior(clips: list[str], steps: int) -> tuple[str, dict]:
     """A prior of these DAVIS clips' even frames, trained by the shipped ``train_prior`` and kept in bench/models
     (DAVIS is non-commercial: such a prior measures what a sequence prior buys, and is never shipped)."""
-    from vsae.core.prior import train_prior
+    from vsae.core.training.prior import train_prior
     from vsae.core.progress import Progress
     from vsae.core.settings import TrainSettings
-    from vsae.core.shot_model import ShotModel
+    from vsae.core.model.shot_model import ShotModel
 
     name = f"prior-{'+'.join(c.replace('davis-', '') for c in clips)}-{steps}"
     path = os.path.join(MODELS, f"{name}.safetensors")
@@ -204,7 +204,7 @@ def score_upres(model, display, odd, factor: int = 8) -> dict:
 
 def score_clean_plate(model, clip, display, odd) -> dict:
     from vsae.core.metrics import psnr
-    from vsae.core.sequence import Frame
+    from vsae.core.io.sequence import Frame
     from vsae.plugin.nodes import load_node
     from vsae.plugin.render_files import file_context
 
@@ -250,7 +250,7 @@ def main():
     init = None
     if args.init_from:
         from vsae.core.cache import state_digest
-        from vsae.core.prior import load_prior
+        from vsae.core.training.prior import load_prior
 
         state = load_prior(args.init_from).state
         init = (f"{os.path.basename(args.init_from)}-{state_digest(state)[:10]}", state)

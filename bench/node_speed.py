@@ -33,10 +33,10 @@ def measure(case: str, size: str, backend: str, folder: str) -> dict:
     import numpy as np
     import torch
 
-    from vsae.core.export import export_onnx
-    from vsae.core.model import ModelConfig, ShotAutoencoder
-    from vsae.core.sequence import Frame
-    from vsae.core.shot_model import ShotModel
+    from vsae.core.model.export import export_onnx
+    from vsae.core.model.autoencoder import ModelConfig, ShotAutoencoder
+    from vsae.core.io.sequence import Frame
+    from vsae.core.model.shot_model import ShotModel
     from vsae.plugin.node import RenderContext
     from vsae.plugin.nodes import load_node
 
@@ -59,7 +59,7 @@ def measure(case: str, size: str, backend: str, folder: str) -> dict:
         big = cv2.resize(base, (w + 16, h + 16), interpolation=cv2.INTER_CUBIC)
         frames = {1: Frame(rgb=np.ascontiguousarray(big[:h, :w]), pixel_type="float"),
                   2: Frame(rgb=np.ascontiguousarray(big[6:h + 6, 10:w + 10]), pixel_type="float")}
-        from vsae.core.inference import frame_to_working
+        from vsae.core.model.inference import frame_to_working
 
         codes = {f: model.encode(frame_to_working(fr.rgb)[None])[0] for f, fr in frames.items()}  # the node's cache
         context = RenderContext(fetch=lambda _n, f: frames[f], source_frames=[1, 2], shot_model=lambda: model,

@@ -33,7 +33,7 @@ from common import median_time, save_results
 def frames_at(size: tuple[int, int], count: int) -> dict:
     import cv2
 
-    from vsae.core.procedural import ProceduralShot
+    from vsae.core.demo.procedural import ProceduralShot
 
     shot = ProceduralShot(width=512, height=288, frames=count)
     out = {}
@@ -53,10 +53,10 @@ def main():
         os.environ["VSAE_CACHE"] = os.path.join(root, "cache")
         os.environ["VSAE_SOCKET"] = os.path.join(root, "sock", "serve.sock")
         from vsae.core.cache import ModelCache
-        from vsae.core.procedural import ProceduralShot
-        from vsae.core.sequence import open_shot
+        from vsae.core.demo.procedural import ProceduralShot
+        from vsae.core.io.sequence import open_shot
         from vsae.core.settings import TrainSettings
-        from vsae.ofx_bridge.host_driver import TestHost
+        from tests.ofx_bridge.host_driver import TestHost
 
         plates = ProceduralShot(width=512, height=288, frames=6).write(os.path.join(root, "shot"))["plates"]
         entry = ModelCache(None).get_or_train(open_shot(plates, None, "auto"),

@@ -22,7 +22,7 @@ import xxhash
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from vsae.core.sequence import Frame, write_image  # noqa: E402
+from vsae.core.io.sequence import Frame, write_image  # noqa: E402
 
 TINY = ["--steps", "12", "--k", "4", "--batch", "2", "--crop", "64"]
 
@@ -123,7 +123,7 @@ def cases(work: str):
 
     def bad_checkpoint():  # the checkpoint of the model `--seed 9` trains, truncated
         from vsae.core.cache import ModelCache
-        from vsae.core.sequence import open_shot
+        from vsae.core.io.sequence import open_shot
         from vsae.core.settings import TrainSettings
 
         settings = TrainSettings(k=4, budget_s=None, steps=12, batch=2, crop=64, seed=9)

@@ -5,7 +5,7 @@ and t+1, score PSNR/SSIM against the real odd frame; every method beside frame b
     python bench/retime_quality.py --clips davis-bear --limit 10
 
 Models: the protocol's shot model of each clip (``clip_models.py``: even frames, 4000 steps = 5 idle minutes).
-Every method but the baselines is the node's own operation (``vsae.core.retime.retime_inbetween``), timed whole.
+Every method but the baselines is the node's own operation (``vsae.core.ops.retime.retime_inbetween``), timed whole.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from common import DAVIS, add_scores, display_to_working, load_clip, mean_scores
 def main():
     from vsae.core.colour import srgb_to_linear
     from vsae.core.metrics import psnr, ssim, to_display
-    from vsae.core.retime import RetimeOptions, blend_frames, retime_inbetween
+    from vsae.core.ops.retime import RetimeOptions, blend_frames, retime_inbetween
 
     from clip_models import DEFAULT_STEPS, clip_model
 

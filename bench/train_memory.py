@@ -28,8 +28,8 @@ def main():
     ap.add_argument("--train-args", default="", help="more `vsae train` options, as one string")
     ap.add_argument("--tag", default="", help="suffix of the results file")
     args = ap.parse_args()
-    from vsae.core.procedural import ProceduralShot
-    from vsae.core.sequence import Frame, write_image
+    from vsae.core.demo.procedural import ProceduralShot
+    from vsae.core.io.sequence import Frame, write_image
 
     with tempfile.TemporaryDirectory() as folder:
         shot = ProceduralShot(width=1920, height=1080, frames=args.frames)

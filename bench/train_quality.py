@@ -33,9 +33,9 @@ def reconstruct_psnr(model, working: np.ndarray, display: np.ndarray) -> float:
 def run(clip: str, budget_s: float, overrides: dict, split: str, init_state=None, log=True,
         train_frames: int | None = None) -> dict:
     from vsae.core.progress import Progress
-    from vsae.core.shot_model import ShotModel
+    from vsae.core.model.shot_model import ShotModel
     from vsae.core.settings import TrainSettings
-    from vsae.core.trainer import train
+    from vsae.core.training.trainer import train
 
     display = load_clip(clip)
     working = display_to_working(display)

@@ -17,9 +17,9 @@ def step_fn(arch: str, k: int, batch: int, precision: str):
     import torch
     import torch.nn.functional as F
 
-    from vsae.core.model import ModelConfig, ShotAutoencoder
+    from vsae.core.model.autoencoder import ModelConfig, ShotAutoencoder
     from vsae.core.settings import TrainSettings
-    from vsae.core.trainer import use_bf16
+    from vsae.core.training.trainer import use_bf16
 
     torch.manual_seed(0)
     model = ShotAutoencoder(ModelConfig(arch, k)).to(memory_format=torch.channels_last).train()

@@ -59,7 +59,7 @@ def main():
     import cv2
 
     from vsae.core.metrics import psnr, ssim
-    from vsae.core.upres import UpresOptions, upres
+    from vsae.core.ops.upres import UpresOptions, upres
 
     from clip_models import DEFAULT_STEPS, clip_model
 

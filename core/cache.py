@@ -35,10 +35,10 @@ from dataclasses import dataclass
 import numpy as np
 import xxhash
 
-from .. import __version__
-from ..errors import CacheError, ModelNotFound, TrainingError
-from .output_files import follow_umask
-from .sequence import ShotSequence
+from vsae import __version__
+from vsae.errors import CacheError, ModelNotFound, TrainingError
+from vsae.core.io.output_files import follow_umask
+from vsae.core.io.sequence import ShotSequence
 
 CACHE_FORMAT = 1
 MANIFEST = "manifest.json"
@@ -102,7 +102,7 @@ class CacheEntry:
             _VERIFIED[stamp] = sums[name]
 
     def load_model(self, backend: str = "auto", precision: str = "fp32"):
-        from .shot_model import ONNX_GRAPHS, ShotModel
+        from vsae.core.model.shot_model import ONNX_GRAPHS, ShotModel
 
         self.verify([WEIGHTS] + [f"{g}.onnx" for g in ONNX_GRAPHS])
         return ShotModel.load(self.weights_path, onnx_dir=self.path, backend=backend, precision=precision)
@@ -311,15 +311,15 @@ class ModelCache:
             lock.release()
 
     def _train_entry(self, key, seq, settings, init_state, progress) -> CacheEntry:
-        from .shot_model import ShotModel
-        from .training_frames import load_training_frames
-        from .trainer import train
+        from vsae.core.model.shot_model import ShotModel
+        from vsae.core.training.frames import load_training_frames
+        from vsae.core.training.trainer import train
 
         frames = load_training_frames(seq, settings.train_scale)
         ckpt = self.checkpoint_path(key)
         if progress is not None and os.path.exists(ckpt):
             progress.note(f"resuming from checkpoint {ckpt}")
-        from .progress import TrainingLog
+        from vsae.core.progress import TrainingLog
 
         log = TrainingLog(os.path.join(os.path.dirname(ckpt), TRAINING_LOG), inner=progress, label=seq.label)
         try:
@@ -333,7 +333,7 @@ class ModelCache:
             model = ShotModel(settings.model_config, result.state_dict,
                               meta={"key": key, "source": seq.label, "settings": settings.to_dict()})
             model.save(os.path.join(tmp, WEIGHTS))
-            from .export import export_onnx
+            from vsae.core.model.export import export_onnx
 
             export_onnx(model, tmp)
             _save_latents(model, frames, seq.frames, os.path.join(tmp, LATENTS))
@@ -393,7 +393,11 @@ class ModelCache:
 
     def resolve(self, key_prefix: str) -> CacheEntry:
         """The usable entry whose key starts with ``key_prefix``; CacheError naming it when it is damaged."""
-        return self.get(self.resolve_key(key_prefix))
+        key = self.resolve_key(key_prefix)
+        entry = self.get(key)
+        if entry is None:
+            raise CacheError(f"cache entry {key}: removed while it was being read")
+        return entry
 
     def verify(self) -> list[tuple[str, str | None]]:
         """(key, problem) for every entry: its manifest, and every file read again against its checksum; problem
@@ -401,6 +405,8 @@ class ModelCache:
         report = []
         for key in self.keys():
             entry = self.read_entry(key)
+            if entry is None:  # removed since keys() listed it
+                continue
             problem = entry.damage
             if problem is None:
                 try:

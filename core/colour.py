@@ -12,7 +12,7 @@ near 0.48, 1.0 at 0.67 and 16.0 at 0.88, so display-range content fills most of 
 
 Integer files (8/16-bit PNG, TIFF, JPEG, DPX) hold display-encoded values; ``decode_display``/``encode_display``
 convert them to and from scene-linear with the sRGB curve, or with OpenColorIO through OpenImageIO when ``$OCIO``
-is set and a colour space is named (see ``vsae.core.sequence``).
+is set and a colour space is named (see ``vsae.core.io.sequence``).
 """
 
 from __future__ import annotations

@@ -10,11 +10,15 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import ParameterError
-from .output_files import write_atomic
+from vsae.errors import ParameterError
+from vsae.core.io.output_files import write_atomic
+
+if TYPE_CHECKING:
+    from vsae.core.io.sequence import ShotSequence
 
 MAP_FILE = "map.safetensors"
 
@@ -280,7 +284,7 @@ def trajectory_frames(shot_map: ShotMap, points: Sequence[Sequence[float]], step
     for a, b in zip(pts[:-1], pts[1:]):
         n = max(1, int(np.ceil(np.linalg.norm(b - a) / step)))
         samples.extend(a + (b - a) * t for t in np.linspace(0, 1, n + 1)[1:])
-    frames = []
+    frames: list[int] = []
     for s in samples:
         f = shot_map.nearest(s)
         if not frames or frames[-1] != f:
@@ -312,7 +316,7 @@ class ShotExplorer:
     """
 
     def __init__(self, entry, components: int = CLUSTER_COMPONENTS, backend: str = "auto"):
-        from .padding import stride_pads
+        from vsae.core.model.padding import stride_pads
 
         self.entry = entry
         self.map, self.latents = shot_map(entry, components)
@@ -324,14 +328,14 @@ class ShotExplorer:
         self.label = entry.manifest["source"]["label"]
         self._model = None
         self._images: dict = {}
-        self._plates = None
+        self._plates: list[np.ndarray] | ShotSequence | None = None
 
     @classmethod
     def from_arrays(cls, model, latents: np.ndarray, frames: Sequence[int], label: str,
                     plates: np.ndarray | None = None, components: int = CLUSTER_COMPONENTS) -> ShotExplorer:
         """A shot not in the model cache (a benchmark's model): its ShotModel, latents (N, 12k, h, w), frame
         numbers and, optionally, its plates (N, H, W, 3) scene-linear."""
-        from .padding import stride_pads
+        from vsae.core.model.padding import stride_pads
 
         self = cls.__new__(cls)
         self.entry, self.latents, self.frames, self.label = None, latents, [int(f) for f in frames], label
@@ -351,7 +355,7 @@ class ShotExplorer:
         return self._model
 
     def _out(self, working: np.ndarray) -> np.ndarray:
-        from .inference import working_to_frame
+        from vsae.core.model.inference import working_to_frame
 
         return working_to_frame(working)
 
@@ -374,7 +378,7 @@ class ShotExplorer:
         where the plates cannot be read any more."""
         import cv2
 
-        from .sequence import open_shot
+        from vsae.core.io.sequence import open_shot
 
         try:
             if self._plates is None:
@@ -391,9 +395,8 @@ class ShotExplorer:
         """The per-pixel mean of the selected plates (of their decoded frames where the plates are gone): the blur
         the latent average is compared with."""
         plates = [self.plate(i) for i in indices]
-        if any(p is None for p in plates):
-            plates = [self.image(i) for i in indices]
-        return pixel_average(plates)
+        found = [p for p in plates if p is not None]
+        return pixel_average(found if len(found) == len(plates) else [self.image(i) for i in indices])
 
     def medoid(self, indices: Sequence[int]) -> int:
         """The selected frame nearest all the others in latent space."""
@@ -421,7 +424,7 @@ class ShotExplorer:
 
     def render_steps(self, steps: Sequence[tuple[int, int, float]]) -> list[np.ndarray]:
         """Images of (a, b, alpha) steps (``endless_loop``): decoded blends of two frames' latents."""
-        from .retime import interpolate_latents
+        from vsae.core.ops.retime import interpolate_latents
 
         out = []
         for a, b, alpha in steps:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .colour import linear_to_srgb
+from vsae.core.colour import linear_to_srgb
 
 
 def to_display(rgb: np.ndarray) -> np.ndarray:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from ..errors import ParameterError
-from .settings import TrainSettings
+from vsae.errors import ParameterError
+from vsae.core.settings import TrainSettings
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,8 @@ class ModelRef:
 def initial_weights(cache, ref: str | None, settings: TrainSettings) -> dict | None:
     """Weights to start training from (see ``ModelRef.init_from``). Weights that do not fit ``settings``' model are
     refused here, before the cache or any training is touched."""
-    from .prior import SHIPPED, check_fits, load_prior
-    from .shot_model import ShotModel
+    from vsae.core.training.prior import SHIPPED, check_fits, load_prior
+    from vsae.core.model.shot_model import ShotModel
 
     if ref is None or ref == "none":
         return None
@@ -52,11 +52,11 @@ def initial_weights(cache, ref: str | None, settings: TrainSettings) -> dict | N
 def resolve_entry(ref: ModelRef, cache, train: bool = True, progress=None):
     """The cache entry (``vsae.core.cache.CacheEntry``) of ``ref`` in ``cache`` (a ``ModelCache``): by key, or by
     plates and settings, trained first when missing and ``train`` is set (ModelNotFound when not)."""
-    from .sequence import open_shot
+    from vsae.core.io.sequence import open_shot
 
     if ref.key:
         return cache.resolve(ref.key)
-    seq = open_shot(ref.shot, ref.frames, ref.colorspace)
+    seq = open_shot(str(ref.shot), ref.frames, ref.colorspace)  # a ref without a key has a shot (checked)
     init_state = initial_weights(cache, ref.init_from, ref.settings)
     return cache.get_or_train(seq, ref.settings, train=train, init_state=init_state, progress=progress)
 
@@ -66,7 +66,7 @@ def resolve(ref: ModelRef, cache=None, train: bool = True, backend: str = "auto"
     """The ``ShotModel`` of ``ref``, loaded for ``backend`` (auto, torch, onnx) at ``precision`` (fp32, bf16).
 
     cache: a ``ModelCache``, or None for the user's ($VSAE_CACHE or the platform's cache folder)."""
-    from .cache import ModelCache
+    from vsae.core.cache import ModelCache
 
     entry = resolve_entry(ref, cache if cache is not None else ModelCache(None), train=train, progress=progress)
     return entry.load_model(backend=backend, precision=precision)

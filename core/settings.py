@@ -10,12 +10,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from ..errors import ParameterError
+from vsae.errors import ParameterError
 
 STRIDE = 64
 ARCHS = ("fast", "paper")
 LOSSES = ("l1", "mse", "l1+mse")
-DEGRADATIONS = ("upres", "holes", "retime")  # what the nodes hand the model (core/degradations.py)
+DEGRADATIONS = ("upres", "holes", "retime")  # what the nodes hand the model (core/training/degradations.py)
 # From random weights: a high peak helps (bench/train_quality.py, davis-bear 5 min: 1e-2 23.94 dB, 3e-3 23.50).
 SCRATCH_LR, SCRATCH_WARMUP = 1e-2, 0.05
 # From a prior: the same peak with almost no warm-up. Chosen on davis-bear / blackswan at 1 minute from the shipped
@@ -120,7 +120,7 @@ class TrainSettings:
     # 5 minutes, held-out dB: held 23.60 / 22.64, none at all 24.17 / 22.95, fading by half-way 24.29 / 23.12 (the
     # moving object too: 25.55 inside blackswan's DAVIS masks, 25.34 held); the other six clips at 1 minute +0.57.
     motion_fade: float | None = 0.5
-    # Robust training (core/degradations.py): this fraction of the inputs is degraded as the nodes degrade what they
+    # Robust training (core/training/degradations.py): this fraction of the inputs is degraded as the nodes degrade what they
     # hand the model, of these kinds; the loss still compares with the clean frame. 0: clean inputs only.
     degrade: float = 0.0
     degrade_kinds: tuple = ("upres", "holes", "retime")
@@ -131,7 +131,7 @@ class TrainSettings:
     # the same global batches: bench/README.md, scale-out).
     checkpoint_every_s: float = 30.0
     eval_frames: int = 8
-    nproc: int = 1  # data-parallel processes on this machine (torch.distributed; see core/data_parallel.py)
+    nproc: int = 1  # data-parallel processes on this machine (torch.distributed; see core/training/data_parallel.py)
 
     _NOT_KEY = ("checkpoint_every_s", "eval_frames", "nproc")
 

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 
-from ..errors import BuildError
+from vsae.errors import BuildError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUNDLE = "vsae.ofx.bundle"
@@ -43,8 +43,8 @@ BRIDGE_PARAMS = (
 
 def plugin_table() -> list[dict]:
     """One entry per node: identifier, label, help, temporal access, clips and parameters (bridge ones last)."""
-    from ..plugin.node import NodeDefinition
-    from ..plugin.nodes import all_nodes
+    from vsae.plugin.node import NodeDefinition
+    from vsae.plugin.nodes import all_nodes
 
     plugins = []
     for node in all_nodes():
@@ -148,7 +148,8 @@ def compiler() -> str:
     return cxx
 
 
-def _compile(sources: list[str], output: str, flags: list[str]) -> None:
+def compile_cpp(sources: list[str], output: str, flags: list[str]) -> None:
+    """Compile C++17 ``sources`` against the bridge's API header, warning-free, to ``output``."""
     cmd = [compiler(), "-std=c++17", *WARNINGS, *flags, "-I", os.path.join(HERE, "include"), *sources, "-o", output]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
@@ -170,19 +171,11 @@ def build_bundle(out_dir: str, python: str | None = None, extra_flags: tuple = (
         with open(version_script, "w") as fh:  # the two entry points, and nothing else, leave the library
             fh.write("{ global: OfxGetNumberOfPlugins; OfxGetPlugin; local: *; };\n")
         tmp = binary + f".tmp-{os.getpid()}"
-        _compile([os.path.join(HERE, "shim", "vsae_ofx.cpp")], tmp,
+        compile_cpp([os.path.join(HERE, "shim", "vsae_ofx.cpp")], tmp,
                  ["-O2", "-fPIC", "-shared", "-fvisibility=hidden", "-I", work,
                   f"-Wl,--version-script={version_script}", *extra_flags])
         os.replace(tmp, binary)
     return bundle
-
-
-def build_testhost(output: str, extra_flags: tuple = ()) -> str:
-    """Compile the project's own OFX test host (ofx_bridge/testhost) to ``output``."""
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    _compile([os.path.join(HERE, "testhost", "testhost.cpp")], output, ["-O1", "-g", "-pthread", *extra_flags,
-                                                                       "-ldl"])
-    return output
 
 
 def plugin_folder(dest: str | None = None) -> str:

@@ -14,8 +14,8 @@ def frame_from_pixels(pixels: np.ndarray, premultiplied: bool):
     """Host pixels (H, W, 4|3|1) float32 -> a vsae Frame as the CLI would read the same pixels from a file:
     straight colour (un-premultiplied when the host's are premultiplied), alpha apart; a single channel is a matte.
     Views of ``pixels`` where no arithmetic is needed (an opaque frame divides by 1: the same bits)."""
-    from ..core import colour
-    from ..core.sequence import Frame
+    from vsae.core import colour
+    from vsae.core.io.sequence import Frame
 
     c = pixels.shape[2]
     if c == 1:
@@ -30,7 +30,7 @@ def frame_from_pixels(pixels: np.ndarray, premultiplied: bool):
 def pixels_from_frame(frame, out: np.ndarray | None = None) -> np.ndarray:
     """A rendered Frame -> (H, W, 4) float32 premultiplied RGBA, as ``write_image`` would store it (alpha 1 when the
     frame has none), written into ``out`` when given."""
-    from ..core import colour
+    from vsae.core import colour
 
     h, w = frame.rgb.shape[:2]
     out = np.empty((h, w, 4), np.float32) if out is None else out

@@ -17,7 +17,7 @@ import os
 import socket
 import struct
 
-from ..errors import MalformedMessage, ProtocolError
+from vsae.errors import MalformedMessage, ProtocolError
 
 MAX_MESSAGE = 16 << 20  # control messages are small; a longer length means a broken peer
 _ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n"}
@@ -127,7 +127,7 @@ def private_folder(folder: str) -> str:
     the folder; raises ParameterError naming it and what is wrong."""
     import stat
 
-    from ..errors import ParameterError
+    from vsae.errors import ParameterError
 
     try:
         os.makedirs(os.path.dirname(os.path.abspath(folder)), exist_ok=True)

@@ -29,12 +29,12 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..core.inference import LatentCache
-from ..errors import Aborted, InputError, ParameterError, VsaeError
-from .host_pixels import frame_from_pixels, pixels_from_frame
-from .protocol import (MalformedMessage, Message, ProtocolError, default_socket_path, private_folder, receive,
+from vsae.core.model.inference import LatentCache
+from vsae.errors import Aborted, InputError, ParameterError, VsaeError
+from vsae.ofx_bridge.host_pixels import frame_from_pixels, pixels_from_frame
+from vsae.ofx_bridge.protocol import (MalformedMessage, Message, ProtocolError, default_socket_path, private_folder, receive,
                        send)
-from .shared_memory import check_image_size, new_segment, read_segment, remove_stale_segments, unlink_segment
+from vsae.ofx_bridge.shared_memory import check_image_size, new_segment, read_segment, remove_stale_segments, unlink_segment
 
 KEEPALIVE_S = 2.0  # the shim's per-message time-out is far longer; this only proves the server is alive
 REPLY_TIMEOUT_S = 120.0  # how long a server waits for the shim's frames (hosts may decode slowly)
@@ -48,7 +48,7 @@ class Request:
     """A render, frames_needed or region request, parsed and validated by the node's own parameters."""
 
     def __init__(self, msg: Message):
-        from ..plugin.nodes import NODES, load_node
+        from vsae.plugin.nodes import NODES, load_node
 
         name = msg["node"]
         if name not in NODES:
@@ -100,10 +100,10 @@ class RenderServer:
 
     # --- models -------------------------------------------------------------------------------------------------
     def shot_model(self, request: Request):
-        from ..core.cache import ModelCache
-        from ..core.model_ref import ModelRef, resolve
-        from ..core.settings import parse_training_options
-        from ..errors import ModelNotFound
+        from vsae.core.cache import ModelCache
+        from vsae.core.model_ref import ModelRef, resolve
+        from vsae.core.settings import parse_training_options
+        from vsae.errors import ModelNotFound
 
         key = request.model_ref
         model_key, shot, plate_frames, training = key
@@ -192,7 +192,7 @@ class RenderServer:
         return Message("region").add("window", *request.node.output_window(request.params, *request.size))
 
     def render(self, request: Request, channel: Channel) -> None:
-        from ..plugin.node import RenderContext
+        from vsae.plugin.node import RenderContext
 
         frames: dict = {}
 

@@ -9,7 +9,7 @@ import stat
 
 import numpy as np
 
-from ..errors import ProtocolError
+from vsae.errors import ProtocolError
 
 # Bounds on one frame: a 64k side, a gigapixel.
 MAX_SIDE = 65536

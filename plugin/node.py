@@ -13,9 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from collections.abc import Sequence
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from ..errors import ParameterError
+from vsae.errors import ParameterError
+
+if TYPE_CHECKING:  # types only: importing them would load torch, which a node menu never needs
+    import numpy as np
+
+    from vsae.core.io.sequence import Frame
+    from vsae.core.model.shot_model import ShotModel
 
 KINDS = ("float", "int", "bool", "choice", "string")
 
@@ -94,7 +100,7 @@ class ClipInput:
 class RenderContext:
     """What a render may ask of its host.
 
-    fetch(input_name, frame) -> vsae.core.sequence.Frame of that input at that source frame; valid while the render
+    fetch(input_name, frame) -> vsae.core.io.sequence.Frame of that input at that source frame; valid while the render
         runs (a host's frames may be views of its memory: state kept across renders copies what it needs).
     source_frames: the frame numbers the main input holds (its range, in order).
     shot_model(): the trained ShotModel of the main input (the host decides whether a missing one is trained).
@@ -102,10 +108,10 @@ class RenderContext:
     connected: the inputs that have a clip (optional inputs may not; fetching one that has none is an error).
     """
 
-    fetch: Callable[[str, int], Any]
+    fetch: Callable[[str, int], Frame]
     source_frames: Sequence[int]
-    shot_model: Callable[[], Any]
-    latents: Callable[[Sequence[int]], Any] | None = None
+    shot_model: Callable[[], ShotModel]
+    latents: Callable[[Sequence[int]], np.ndarray] | None = None
     abort: Callable[[], bool] = lambda: False
     cache: dict = field(default_factory=dict)
     connected: frozenset = frozenset({"source"})
@@ -170,7 +176,7 @@ class NodeDefinition:
         for p in self.params:
             value = out[p.name]
             if p.spatial and p.kind == "string" and value and scale != 1.0:
-                from ..core.clean_plate import scale_boxes
+                from vsae.core.ops.clean_plate import scale_boxes
 
                 out[p.name] = scale_boxes(value, scale)
             elif p.spatial and p.kind != "string" and value is not None and scale != 1.0:
@@ -187,5 +193,5 @@ class NodeDefinition:
         return 0, 0, width, height
 
     def render(self, frame: int, params: dict, context: RenderContext):
-        """Render output ``frame``; returns a vsae.core.sequence.Frame."""
+        """Render output ``frame``; returns a vsae.core.io.sequence.Frame."""
         raise NotImplementedError

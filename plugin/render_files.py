@@ -1,6 +1,6 @@
 """Rendering a node from image files: the host-less context the CLI and farm jobs use.
 
-Frames come from a shot on disk (vsae.core.sequence), the shot model from the model cache, latents are computed
+Frames come from a shot on disk (vsae.core.io.sequence), the shot model from the model cache, latents are computed
 once per source frame and kept for the run; output frames are written one by one, each atomically.
 """
 
@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from typing import Callable
 
-from .node import NodeDefinition, RenderContext
+from vsae.plugin.node import NodeDefinition, RenderContext
 
 
 def file_context(seq, shot_model: Callable, extra: dict | None = None) -> RenderContext:
@@ -18,8 +18,8 @@ def file_context(seq, shot_model: Callable, extra: dict | None = None) -> Render
 
     extra: input name -> ShotSequence of the node's other inputs (a matte clip, keyed masks).
     """
-    from ..core.inference import LatentCache
-    from ..errors import InputError
+    from vsae.core.model.inference import LatentCache
+    from vsae.errors import InputError
 
     extra = dict(extra or {})
     frames_cache: dict = {}
@@ -60,8 +60,8 @@ def render_to_files(node: NodeDefinition, params: dict, seq, output_pattern: str
     every input frame's size (from the headers), and the model's presence (found or trained first). Returns the
     frames written.
     """
-    from ..core.sequence import output_paths, write_image
-    from ..errors import ParameterError
+    from vsae.core.io.sequence import output_paths, write_image
+    from vsae.errors import ParameterError
 
     extra = dict(extra or {})
     context = file_context(seq, shot_model, extra)

@@ -13,7 +13,7 @@ TINY = dict(arch="fast", k=4, budget_s=None, steps=12, batch=2, crop=64, checkpo
 @pytest.fixture(scope="session")
 def tiny_shot(tmp_path_factory):
     """Patterns of a 12-frame 128x64 procedural shot (plates EXR half, masks PNG, true in-betweens)."""
-    from vsae.core.procedural import ProceduralShot
+    from vsae.core.demo.procedural import ProceduralShot
 
     folder = tmp_path_factory.mktemp("shot")
     return ProceduralShot(width=128, height=64, frames=12).write(str(folder))

@@ -29,7 +29,7 @@ class FlatLatentModel(BlurModel):
         self.encodes = 0
 
     def encode(self, frames):
-        from vsae.core.padding import stride_pads
+        from vsae.core.model.padding import stride_pads
 
         self.encodes += 1
         b, c, h, w = frames.shape
@@ -38,7 +38,7 @@ class FlatLatentModel(BlurModel):
         return np.tile(mean, (1, 1, (h + pads[0] + pads[1]) // 64, (w + pads[2] + pads[3]) // 64)), pads
 
     def decode(self, latents, pads=(0, 0, 0, 0)):
-        from vsae.core.padding import crop_padding
+        from vsae.core.model.padding import crop_padding
 
         return crop_padding(np.repeat(np.repeat(latents, 64, axis=2), 64, axis=3), pads).astype(np.float32)
 

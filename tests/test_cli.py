@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from vsae.cli import main
-from vsae.core.sequence import Frame, open_shot, write_image
+from vsae.core.io.sequence import Frame, open_shot, write_image
 
-from .standins import write_raw_exr
+from tests.standins import write_raw_exr
 
 TINY = ["--steps", "12", "--k", "4", "--batch", "2", "--crop", "64"]
 
@@ -179,7 +179,7 @@ def test_reconstruct_keeps_extra_channels_when_asked(tmp_path, cache_dir):
 def test_explore_reports_and_writes_a_summary_and_a_loop(tiny_shot, cache_dir, tmp_path, capsys):
     import json
 
-    from vsae.core.sequence import read_image
+    from vsae.core.io.sequence import read_image
 
     assert main(["train", tiny_shot["plates"], *TINY]) == 0
     capsys.readouterr()

@@ -14,7 +14,7 @@ MODULES = sorted(f"{package}.{path.relative_to(ROOT / folder).with_suffix('').as
 
 
 def test_some_modules_carry_examples():
-    assert "vsae.core.clean_plate" in MODULES
+    assert "vsae.core.ops.clean_plate" in MODULES
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -21,9 +21,46 @@ def _imports(path: pathlib.Path) -> set[str]:
 
 def test_core_imports_no_higher_layer():
     forbidden = ("plugin", "ofx_bridge", "qtpy", "PySide2", "PySide6", "cli")
-    for path in (ROOT / "core").glob("*.py"):
+    for path in (ROOT / "core").rglob("*.py"):
         for name in _imports(path):
             assert not any(part in forbidden for part in name.lstrip(".").split(".")), f"{path.name} imports {name}"
+
+
+# Inside core, each concern builds only on those listed before it (a module may use its own concern's modules).
+CORE_LAYERS = (
+    "errors", "colour", "settings", "progress", "metrics", "io",  # data, pixels and files
+    "model",  # the network and the ways to run it
+    "ops",  # the nodes' operations, over a model
+    "training",  # fitting a model (it trains on the operations' own degradations)
+    "cache", "model_ref",  # which model: trained once, shared, resolved
+    "explore", "demo",  # whole jobs over a shot and its model
+)
+
+
+def _core_concern(module: str) -> str:
+    parts = module.split(".")
+    return parts[2] if parts[:2] == ["vsae", "core"] and len(parts) > 2 else "errors"
+
+
+def test_core_concerns_build_only_on_lower_ones():
+    level = {concern: i for i, concern in enumerate(CORE_LAYERS)}
+    for path in (ROOT / "core").rglob("*.py"):
+        own = path.relative_to(ROOT / "core").with_suffix("").parts[0]
+        if own == "__init__":
+            continue
+        for name in _imports(path):
+            if name.startswith("vsae.core.") or name in ("vsae", "vsae.errors"):
+                used = _core_concern(name)
+                assert used == own or level[used] < level[own], \
+                    f"core/{path.relative_to(ROOT / 'core')} ({own}) imports {name} ({used}), not below it"
+
+
+def test_package_imports_are_absolute():
+    """Imports name the module they mean (vsae.core.ops.retime), so a reader and a tool find it from any file."""
+    for folder in ("core", "plugin", "vsae", "ofx_bridge"):
+        for path in (ROOT / folder).rglob("*.py"):
+            relative = [name for name in _imports(path) if name.startswith(".")]
+            assert not relative, f"{path.relative_to(ROOT)} imports {relative}"
 
 
 def test_plugin_never_imports_torch_or_onnxruntime_itself():
@@ -74,7 +111,7 @@ def test_benchmarks_measure_the_shipped_operation():
 
 def test_cli_and_plugin_load_without_torch_or_onnxruntime():
     code = ("import sys; sys.modules['torch'] = None; sys.modules['onnxruntime'] = None\n"
-            "import vsae.cli, vsae.plugin, vsae.core, vsae.core.sequence, vsae.core.colour\n"
+            "import vsae.cli, vsae.plugin, vsae.core, vsae.core.io.sequence, vsae.core.colour\n"
             "from vsae.plugin.nodes import all_nodes\n"
             "assert all_nodes()\n"
             "vsae.cli.build_parser()\n")

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...core.canvas import LAYOUTS, PADDINGS
-from ...core.upres import FILTERS
-from ...errors import ParameterError
-from ..node import NodeDefinition, Param, RenderContext
+from vsae.core.ops.canvas import LAYOUTS, PADDINGS
+from vsae.core.ops.upres import FILTERS
+from vsae.errors import ParameterError
+from vsae.plugin.node import NodeDefinition, Param, RenderContext
 
 _RESULT = Param("result", "choice", "result", "result: the reprojected canvas; before_after: the first guess above "
                 "the result, for review", choices=("result", "before_after"))
@@ -17,8 +17,8 @@ _RESULT = Param("result", "choice", "result", "result: the reprojected canvas; b
 def _finish(before: np.ndarray, after: np.ndarray, params: dict, pixel_type: str, exact=None):
     """Working-range canvases -> the node's output Frame (scene-linear). exact: (mask, pixels) put back as they
     came in, bit for bit (the working-range round trip is exact only to float precision)."""
-    from ...core import colour
-    from ...core.sequence import Frame
+    from vsae.core import colour
+    from vsae.core.io.sequence import Frame
 
     after = colour.from_working(after)
     if exact is not None:
@@ -80,8 +80,8 @@ class ExtendNode(NodeDefinition):
         return _with_before((-left, -bottom, width + right, height + top), params)
 
     def render(self, frame: int, params: dict, context: RenderContext):
-        from ...core import colour
-        from ...core.canvas import ExtendOptions, extend
+        from vsae.core import colour
+        from vsae.core.ops.canvas import ExtendOptions, extend
 
         source = context.fetch("source", frame)
         options = ExtendOptions(padding=params["padding"], iterations=params["iterations"],
@@ -121,8 +121,8 @@ class StretchNode(NodeDefinition):
         return _with_before((0, 0, *self.size(params, width, height)), params)
 
     def render(self, frame: int, params: dict, context: RenderContext):
-        from ...core import colour
-        from ...core.canvas import stretch
+        from vsae.core import colour
+        from vsae.core.ops.canvas import stretch
 
         source = context.fetch("source", frame)
         canvas, out = stretch(colour.to_working(source.rgb), self.size(params, *source.size), context.shot_model,
@@ -176,8 +176,8 @@ class StitchNode(NodeDefinition):
         return _with_before((0, 0, *size), params)
 
     def render(self, frame: int, params: dict, context: RenderContext):
-        from ...core import colour
-        from ...core.canvas import stitch
+        from vsae.core import colour
+        from vsae.core.ops.canvas import stitch
 
         tiles = [context.fetch("source", frame + o) for o in _offsets(params["offsets"])]
         canvas, out = stitch([colour.to_working(t.rgb) for t in tiles], context.shot_model, params["layout"],

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...core.clean_plate import FILLS, parse_boxes
-from ...errors import ParameterError
-from ..node import ClipInput, NodeDefinition, Param, RenderContext
+from vsae.core.ops.clean_plate import FILLS, parse_boxes
+from vsae.errors import ParameterError
+from vsae.plugin.node import ClipInput, NodeDefinition, Param, RenderContext
 
 
 class CleanPlateNode(NodeDefinition):
@@ -44,7 +44,7 @@ class CleanPlateNode(NodeDefinition):
         parse_boxes(params["boxes"])
 
     def _others(self, frame: int, params: dict, source_frames) -> list[int]:
-        from ...core.clean_plate import fill_frames
+        from vsae.core.ops.clean_plate import fill_frames
 
         return fill_frames(frame, source_frames, params["fill"], params["search"])
 
@@ -54,7 +54,7 @@ class CleanPlateNode(NodeDefinition):
 
     def _hole(self, frame: int, params: dict, context: RenderContext, height: int, width: int,
               connected: bool) -> np.ndarray:
-        from ...core.clean_plate import boxes_hole, matte_from_frame
+        from vsae.core.ops.clean_plate import boxes_hole, matte_from_frame
 
         tracks = parse_boxes(params["boxes"])
         hole = boxes_hole(tracks, frame, height, width) if tracks else np.zeros((height, width), bool)
@@ -63,7 +63,7 @@ class CleanPlateNode(NodeDefinition):
         return hole
 
     def check_inputs(self, params: dict, context: RenderContext, width: int, height: int) -> None:
-        from ...core.clean_plate import boxes_hole
+        from vsae.core.ops.clean_plate import boxes_hole
 
         tracks = parse_boxes(params["boxes"])
         if not tracks and not context.has_input("matte"):
@@ -75,9 +75,9 @@ class CleanPlateNode(NodeDefinition):
         return params["iterations"] > 0
 
     def render(self, frame: int, params: dict, context: RenderContext):
-        from ...core import colour
-        from ...core.clean_plate import CleanPlateOptions, clean_plate, composite
-        from ...core.sequence import Frame
+        from vsae.core import colour
+        from vsae.core.ops.clean_plate import CleanPlateOptions, clean_plate, composite
+        from vsae.core.io.sequence import Frame
 
         source = context.fetch("source", frame)
         width, height = source.size

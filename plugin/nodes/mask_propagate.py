@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...core.clean_plate import parse_boxes
-from ...errors import InputError, ParameterError
-from ..node import ClipInput, NodeDefinition, Param, RenderContext
+from vsae.core.ops.clean_plate import parse_boxes
+from vsae.errors import InputError, ParameterError
+from vsae.plugin.node import ClipInput, NodeDefinition, Param, RenderContext
 
 
 def _frame_list(text: str) -> list[int]:
@@ -82,7 +82,7 @@ class MaskPropagateNode(NodeDefinition):
         return {"source": span, "keys": [] if params["boxes"] else [k for k in keys if k in (before[-1], after[0])]}
 
     def _key_matte(self, frame: int, params: dict, context: RenderContext, width: int, height: int) -> np.ndarray:
-        from ...core.clean_plate import boxes_hole, matte_from_frame
+        from vsae.core.ops.clean_plate import boxes_hole, matte_from_frame
 
         if params["boxes"]:
             matte = boxes_hole(parse_boxes(params["boxes"]), frame, height, width).astype(np.float32)
@@ -96,7 +96,7 @@ class MaskPropagateNode(NodeDefinition):
 
     def propagation(self, params: dict, context: RenderContext, width: int, height: int):
         """The shot's MaskPropagation for these parameters, built once per render context and kept in its cache."""
-        from ...core.mask_propagate import MaskPropagateOptions, MaskPropagation, PropagationSettings
+        from vsae.core.ops.mask_propagate import MaskPropagateOptions, MaskPropagation, PropagationSettings
 
         cache_key = ("mask_propagate", tuple(sorted(params.items())))
         if cache_key not in context.cache:
@@ -112,7 +112,7 @@ class MaskPropagateNode(NodeDefinition):
         return context.cache[cache_key]
 
     def render(self, frame: int, params: dict, context: RenderContext):
-        from ...core.sequence import Frame
+        from vsae.core.io.sequence import Frame
 
         source = context.fetch("source", frame)
         width, height = source.size

@@ -3,9 +3,9 @@ by decoding interpolated latent codes of neighbouring frames (latent)."""
 
 from __future__ import annotations
 
-from ...core.retime import FLOW_DETAIL, METHODS, neighbours, output_length, parse_curve, source_time
-from ...errors import ParameterError
-from ..node import NodeDefinition, Param, RenderContext
+from vsae.core.ops.retime import FLOW_DETAIL, METHODS, neighbours, output_length, parse_curve, source_time
+from vsae.errors import ParameterError
+from vsae.plugin.node import NodeDefinition, Param, RenderContext
 
 
 class RetimeNode(NodeDefinition):
@@ -96,8 +96,8 @@ class RetimeNode(NodeDefinition):
         return params["method"] in ("latent", "hybrid")
 
     def render(self, frame: int, params: dict, context: RenderContext):
-        from ...core.retime import RetimeOptions, retime_inbetween
-        from ...core.sequence import Frame
+        from vsae.core.ops.retime import RetimeOptions, retime_inbetween
+        from vsae.core.io.sequence import Frame
 
         a, b, alpha = neighbours(self.time_of(frame, params, context.source_frames),
                                  self.source_range(params, context.source_frames))
@@ -106,6 +106,7 @@ class RetimeNode(NodeDefinition):
         fa, fb = context.fetch("source", a), context.fetch("source", b)
         options = RetimeOptions(method=params["method"], flow_detail=params["flow_detail"],
                                 iterations=params["iterations"])
+        latents = context.latents
         rgb, matte = retime_inbetween(fa.rgb, fb.rgb, alpha, options, context.shot_model,
-                                      lambda: context.latents([a, b]), fa.alpha, fb.alpha)
+                                      None if latents is None else lambda: latents([a, b]), fa.alpha, fb.alpha)
         return Frame(rgb=rgb, alpha=matte, pixel_type=fa.pixel_type)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ...core.upres import FILTERS
-from ...errors import ParameterError
-from ..node import ClipInput, NodeDefinition, Param, RenderContext
+from vsae.core.ops.upres import FILTERS
+from vsae.errors import ParameterError
+from vsae.plugin.node import ClipInput, NodeDefinition, Param, RenderContext
 
 
 class UpresNode(NodeDefinition):
@@ -45,9 +45,9 @@ class UpresNode(NodeDefinition):
         return (0, 0, *self.output_size(params, width, height))
 
     def render(self, frame: int, params: dict, context: RenderContext):
-        from ...core import colour
-        from ...core.sequence import Frame
-        from ...core.upres import UpresOptions, upres
+        from vsae.core import colour
+        from vsae.core.io.sequence import Frame
+        from vsae.core.ops.upres import UpresOptions, upres
 
         low = context.fetch("source", frame)
         options = UpresOptions(iterations=params["iterations"], filter=params["filter"],

@@ -21,7 +21,7 @@ Signal = QtCore.Signal
 
 def to_pixmap(image: np.ndarray, height: int | None = None) -> QtGui.QPixmap:
     """(H, W, 3) scene-linear float -> a display (sRGB, 8-bit) pixmap, scaled to ``height`` if given."""
-    from ...core.metrics import to_display
+    from vsae.core.metrics import to_display
 
     rgb = (to_display(image) * 255.0 + 0.5).astype(np.uint8)
     h, w = rgb.shape[:2]
@@ -211,7 +211,7 @@ class CurveView(QtWidgets.QWidget):
             self.timer.start(poll_ms)
 
     def poll(self) -> None:
-        from ...core.progress import read_training_log
+        from vsae.core.progress import read_training_log
 
         if self.cache is None:
             return
@@ -400,7 +400,7 @@ class ExplorePanel(QtWidgets.QWidget):
 
     def render_loop(self, length: int | None = None) -> list[np.ndarray]:
         """The drawn trajectory's frames, decoded with latent blends between them, played in the frame view."""
-        from ...core.explore import trajectory_frames
+        from vsae.core.explore import trajectory_frames
 
         if not self.map.trajectory:
             self.info.setText("draw a trajectory first (mode: draw)")

@@ -7,9 +7,9 @@ import sys
 import pytest
 
 from tests.conftest import tiny_settings
-from vsae.core import trainer
+from vsae.core.training import trainer
 from vsae.core.cache import ModelCache
-from vsae.core.sequence import ShotSequence, open_shot
+from vsae.core.io.sequence import ShotSequence, open_shot
 from vsae.errors import CacheError, ModelNotFound
 
 

@@ -82,7 +82,7 @@ def test_summary_strip_and_sharpness():
 def test_a_cached_shot_opens_with_its_map_stored(tiny_shot, cache_dir):
     from tests.conftest import tiny_settings
     from vsae.core.cache import ModelCache
-    from vsae.core.sequence import open_shot
+    from vsae.core.io.sequence import open_shot
 
     entry = ModelCache(cache_dir).get_or_train(open_shot(tiny_shot["plates"], None, "auto"), tiny_settings())
     shot = explore.ShotExplorer(entry)

@@ -86,9 +86,9 @@ class Bridge:
 
     def __init__(self, root):
         from vsae.core.cache import ModelCache
-        from vsae.core.procedural import ProceduralShot
-        from vsae.core.sequence import Frame, open_shot, output_path, write_image
-        from vsae.ofx_bridge.host_driver import TestHost
+        from vsae.core.demo.procedural import ProceduralShot
+        from vsae.core.io.sequence import Frame, open_shot, output_path, write_image
+        from tests.ofx_bridge.host_driver import TestHost
 
         import cv2
 
@@ -312,7 +312,7 @@ def test_a_server_dying_mid_render_is_an_error_not_a_crash(bridge, tmp_path):
 
 def test_no_leaks_or_invalid_accesses_under_address_sanitizer(bridge):
     from vsae.ofx_bridge.bundle import BuildError
-    from vsae.ofx_bridge.host_driver import TestHost
+    from tests.ofx_bridge.host_driver import TestHost
 
     flags = ("-fsanitize=address", "-fno-omit-frame-pointer")
     try:

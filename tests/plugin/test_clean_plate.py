@@ -5,8 +5,8 @@ import pytest
 
 from tests.test_cli import TINY
 from vsae.cli import main
-from vsae.core.clean_plate import hole_matte
-from vsae.core.sequence import Frame, open_shot, write_image
+from vsae.core.ops.clean_plate import hole_matte
+from vsae.core.io.sequence import Frame, open_shot, write_image
 from vsae.errors import ParameterError
 from vsae.plugin.nodes import load_node
 

@@ -6,8 +6,8 @@ import pytest
 
 from tests.test_cli import TINY
 from vsae.cli import main
-from vsae.core.mask_propagate import jaccard
-from vsae.core.sequence import Frame, open_shot, write_image
+from vsae.core.ops.mask_propagate import jaccard
+from vsae.core.io.sequence import Frame, open_shot, write_image
 from vsae.errors import ParameterError
 from vsae.plugin.nodes import load_node
 

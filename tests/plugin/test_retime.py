@@ -5,7 +5,7 @@ import pytest
 
 from tests.test_cli import TINY
 from vsae.cli import main
-from vsae.core.sequence import Frame, open_shot
+from vsae.core.io.sequence import Frame, open_shot
 from vsae.errors import ParameterError
 from vsae.plugin.node import RenderContext
 from vsae.plugin.nodes import load_node

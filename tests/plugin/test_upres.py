@@ -6,8 +6,8 @@ import pytest
 from tests.test_cli import TINY
 from vsae.cli import main
 from vsae.core import colour
-from vsae.core.sequence import Frame, open_shot, write_image
-from vsae.core.upres import resize
+from vsae.core.io.sequence import Frame, open_shot, write_image
+from vsae.core.ops.upres import resize
 from vsae.errors import ParameterError
 from vsae.plugin.nodes import load_node
 
@@ -40,9 +40,9 @@ def test_upres_beats_bicubic_on_frames_the_model_never_saw():
     """The node's defaults on a procedural shot: a model trained on the even frames only upscales odd frames, cut to
     1/16 of their size, closer to the truth than bicubic (measured: 22.2 against 20.3 dB)."""
     from vsae.core.metrics import psnr, to_display
-    from vsae.core.procedural import ProceduralShot
-    from vsae.core.shot_model import ShotModel
-    from vsae.core.trainer import train
+    from vsae.core.demo.procedural import ProceduralShot
+    from vsae.core.model.shot_model import ShotModel
+    from vsae.core.training.trainer import train
     from vsae.plugin.node import RenderContext
     from tests.conftest import tiny_settings
 

@@ -10,7 +10,7 @@ from vsae.cli import main
 from vsae.core import cache as cache_module
 from vsae.core.cache import ModelCache
 
-from .shared_places import read_only
+from tests.reliability.shared_places import read_only
 
 TINY = ["--steps", "12", "--k", "4", "--batch", "2", "--crop", "64"]
 

@@ -9,10 +9,10 @@ import pytest
 import xxhash
 
 from vsae.cli import main
-from vsae.core.sequence import Frame, read_image, write_image
+from vsae.core.io.sequence import Frame, read_image, write_image
 
-from ..standins import write_raw_exr
-from .shared_places import read_only
+from tests.standins import write_raw_exr
+from tests.reliability.shared_places import read_only
 
 TINY = ["--steps", "12", "--k", "4", "--batch", "2", "--crop", "64"]
 

@@ -16,7 +16,7 @@ from vsae.errors import ParameterError
 from vsae.ofx_bridge import server, shared_memory
 from vsae.ofx_bridge.protocol import Message, ProtocolError, private_folder, receive, send
 
-from .shared_places import give_to_another_user
+from tests.reliability.shared_places import give_to_another_user
 
 
 def _private(tmp_path, name="run"):

@@ -9,8 +9,8 @@ import pytest
 from tests.conftest import tiny_settings
 from vsae.cli import main
 from vsae.core.cache import ModelCache
-from vsae.core.sequence import open_shot
-from vsae.core.trainer import train
+from vsae.core.io.sequence import open_shot
+from vsae.core.training.trainer import train
 from vsae.errors import TrainingError
 
 TINY = ["--steps", "12", "--k", "4", "--batch", "2", "--crop", "64"]

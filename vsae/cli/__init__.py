@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import __version__
-from ..errors import VsaeError
+from vsae import __version__
+from vsae.errors import VsaeError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import explore, frames, host, models, nodes, train
+    from vsae.cli import explore, frames, host, models, nodes, train
 
     parser = argparse.ArgumentParser(prog="vsae", description="Video-specific autoencoders for compositing.")
     parser.add_argument("--version", action="version", version=f"vsae {__version__}")

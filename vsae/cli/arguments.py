@@ -25,7 +25,7 @@ def add_precision(p: argparse.ArgumentParser) -> None:
 
 
 def add_training(p: argparse.ArgumentParser) -> None:
-    from ..core.settings import TRAINING_OPTIONS
+    from vsae.core.settings import TRAINING_OPTIONS
 
     g = p.add_argument_group("training (these settings are part of the model's cache key)")
     for option in TRAINING_OPTIONS:  # read, checked and turned into TrainSettings by train_settings, as hosts do
@@ -37,21 +37,21 @@ def add_training(p: argparse.ArgumentParser) -> None:
 
 
 def train_settings(args):
-    from ..core.settings import TRAINING_OPTIONS, read_training_options
+    from vsae.core.settings import TRAINING_OPTIONS, read_training_options
 
     return read_training_options({o.field: getattr(args, o.field) for o in TRAINING_OPTIONS},
                                  nproc=getattr(args, "nproc", 1))
 
 
 def progress_bar(task: str, total=None):
-    from ..core.progress import Progress
+    from vsae.core.progress import Progress
 
     return Progress(task, total=total)
 
 
 def model_ref_of(args):
     """The command's ModelRef: --model, else the shot, its frames and the training options."""
-    from ..core.model_ref import ModelRef
+    from vsae.core.model_ref import ModelRef
 
     if getattr(args, "model", None):
         return ModelRef(key=args.model)
@@ -61,8 +61,8 @@ def model_ref_of(args):
 
 def model_entry(args, train: bool):
     """The cache entry for the command's shot: by --model, else by shot + settings (training it if allowed)."""
-    from ..core.cache import ModelCache
-    from ..core.model_ref import resolve_entry
+    from vsae.core.cache import ModelCache
+    from vsae.core.model_ref import resolve_entry
 
     ref = model_ref_of(args)  # parameters are checked before any file is touched
     progress = progress_bar("train", total=ref.settings.steps)
@@ -75,7 +75,7 @@ def model_entry(args, train: bool):
 def plates_of(args):
     """The shot the model is trained on (an input no output may touch); None when --model names the model. Callers
     that already opened the same shot and frames pass that one instead."""
-    from ..core.sequence import open_shot
+    from vsae.core.io.sequence import open_shot
 
     return None if getattr(args, "model", None) else open_shot(args.shot, args.frames, args.colorspace)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
-from ..errors import ParameterError
-from .arguments import add_shot, add_training, model_entry, plates_of
+from vsae.errors import ParameterError
+from vsae.cli.arguments import add_shot, add_training, model_entry, plates_of
 
 
 def add_parsers(sub) -> None:
@@ -26,14 +26,14 @@ def add_parsers(sub) -> None:
 
 
 def cmd_explore(args) -> int:
-    from ..core.explore import ShotExplorer, endless_loop, loop_points
+    from vsae.core.explore import ShotExplorer, endless_loop, loop_points
 
-    from ..core.sequence import Frame, check_image_extension, output_paths, write_image
+    from vsae.core.io.sequence import Frame, check_image_extension, output_paths, write_image
 
     headless = args.report or args.summary or args.loop
     loop_paths = {}
     if args.summary or args.loop:  # outputs checked before the model is trained
-        from ..core.output_files import check_outputs
+        from vsae.core.io.output_files import check_outputs
 
         inputs = [plates_of(args)]
         if args.summary:
@@ -73,8 +73,8 @@ def _open_panel(explorer, args) -> int:
     except Exception as exc:  # qtpy raises its own error when no binding is installed
         raise ParameterError(f"vsae explore: the panel needs Qt ({exc}); pip install 'vsae[qt]', or use --report "
                              f"/ --summary / --loop") from None
-    from ..core.cache import ModelCache
-    from ..plugin.qt.explore_panel import ExplorePanel
+    from vsae.core.cache import ModelCache
+    from vsae.plugin.qt.explore_panel import ExplorePanel
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     panel = ExplorePanel(explorer, cache=ModelCache(args.cache))

@@ -7,8 +7,8 @@ import os
 import time
 from pathlib import Path
 
-from ..errors import OutputError, ParameterError
-from .arguments import add_precision, add_shot, add_training, model_entry, plates_of, progress_bar, train_settings
+from vsae.errors import OutputError, ParameterError
+from vsae.cli.arguments import add_precision, add_shot, add_training, model_entry, plates_of, progress_bar, train_settings
 
 
 def add_parsers(sub) -> None:
@@ -33,8 +33,8 @@ def add_parsers(sub) -> None:
 
 
 def cmd_reconstruct(args) -> int:
-    from ..core.inference import reconstruct
-    from ..core.sequence import Frame, open_shot, output_paths, write_image
+    from vsae.core.model.inference import reconstruct
+    from vsae.core.io.sequence import Frame, open_shot, output_paths, write_image
 
     if args.iterations < 1:
         raise ParameterError(f"--iterations {args.iterations}: must be at least 1")
@@ -65,9 +65,9 @@ def cmd_reconstruct(args) -> int:
 def cmd_encode(args) -> int:
     import numpy as np
 
-    from ..core.inference import frame_to_working
-    from ..core.output_files import check_outputs, write_atomic
-    from ..core.sequence import open_shot
+    from vsae.core.model.inference import frame_to_working
+    from vsae.core.io.output_files import check_outputs, write_atomic
+    from vsae.core.io.sequence import open_shot
 
     out = args.output
     if not out.lower().endswith(".npy"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .arguments import progress_bar
+from vsae.cli.arguments import progress_bar
 
 
 def add_parsers(sub) -> None:
@@ -24,14 +24,14 @@ def add_parsers(sub) -> None:
 
 
 def cmd_serve(args) -> int:
-    from ..core.settings import parse_duration
-    from ..ofx_bridge.server import serve
+    from vsae.core.settings import parse_duration
+    from vsae.ofx_bridge.server import serve
 
     return serve(args.socket, idle_s=parse_duration(args.idle))
 
 
 def cmd_install(args) -> int:
-    from ..ofx_bridge.bundle import install
+    from vsae.ofx_bridge.bundle import install
 
     path = install(args.dest, uninstall=args.uninstall)
     print(f"removed {path}" if args.uninstall else f"installed {path}")
@@ -39,8 +39,8 @@ def cmd_install(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from ..core.demo import run_demo
-    from ..core.settings import parse_duration
+    from vsae.core.demo.run import run_demo
+    from vsae.core.settings import parse_duration
 
     result = run_demo(args.out, budget_s=parse_duration(args.budget), progress=progress_bar("demo"))
     print(f"demo shot:        {result['plates']}")

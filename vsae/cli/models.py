@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 
-from ..errors import ParameterError
-from .arguments import add_shot, add_training, model_entry, train_settings
+from vsae.errors import ParameterError
+from vsae.cli.arguments import add_shot, add_training, model_entry, train_settings
 
 
 def add_parsers(sub) -> None:
@@ -32,8 +32,8 @@ def add_parsers(sub) -> None:
 def cmd_export(args) -> int:
     import shutil
 
-    from ..core.export import export_onnx
-    from ..core.shot_model import ONNX_GRAPHS
+    from vsae.core.model.export import export_onnx
+    from vsae.core.model.shot_model import ONNX_GRAPHS
 
     entry = model_entry(args, train=False)
     graphs = [os.path.join(entry.path, f"{g}.onnx") for g in ONNX_GRAPHS]
@@ -41,7 +41,7 @@ def cmd_export(args) -> int:
         entry.verify()
         print("\n".join(graphs))
         return 0
-    from ..core.output_files import check_writable_folder
+    from vsae.core.io.output_files import check_writable_folder
 
     check_writable_folder(args.output)
     model = entry.load_model(backend="torch")
@@ -53,8 +53,8 @@ def cmd_export(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from ..core.cache import ModelCache
-    from ..core.sequence import open_shot
+    from vsae.core.cache import ModelCache
+    from vsae.core.io.sequence import open_shot
 
     seq = open_shot(args.shot, args.frames, args.colorspace)
     w, h = seq.size
@@ -68,8 +68,8 @@ def cmd_info(args) -> int:
 
 
 def cmd_cache(args) -> int:
-    from ..core.cache import ModelCache
-    from ..core.settings import parse_duration
+    from vsae.core.cache import ModelCache
+    from vsae.core.settings import parse_duration
 
     cache = ModelCache(args.cache)
     if args.action == "list":

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import ParameterError
-from .arguments import add_precision, add_shot, add_training, model_entry, plates_of, progress_bar, train_settings
+from vsae.errors import ParameterError
+from vsae.cli.arguments import add_precision, add_shot, add_training, model_entry, plates_of, progress_bar, train_settings
 
 
 def add_parsers(sub) -> None:
-    from ..plugin.nodes import all_nodes
+    from vsae.plugin.nodes import all_nodes
 
     for node in all_nodes():
         _add_node(sub, node)
@@ -43,8 +43,8 @@ def _add_node(sub, node) -> None:
 
 
 def cmd_node(args) -> int:
-    from ..core.sequence import open_shot, parse_frames
-    from ..plugin.render_files import render_to_files
+    from vsae.core.io.sequence import open_shot, parse_frames
+    from vsae.plugin.render_files import render_to_files
 
     node = args.node
     params = node.resolve({p.name: getattr(args, f"param_{p.name}") for p in node.params})

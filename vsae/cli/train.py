@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..errors import ParameterError
-from .arguments import add_shot, add_training, model_entry, progress_bar, report_trained, train_settings
+from vsae.errors import ParameterError
+from vsae.cli.arguments import add_shot, add_training, model_entry, progress_bar, report_trained, train_settings
 
 
 def add_parsers(sub) -> None:
@@ -36,12 +36,12 @@ def add_parsers(sub) -> None:
 
 
 def cmd_train(args) -> int:
-    from ..core import data_parallel
+    from vsae.core.training import data_parallel
 
     if data_parallel.launched():
         return _train_in_world(args)
     if args.nproc > 1 or args.nnodes != "1":
-        from ..core.sequence import open_shot
+        from vsae.core.io.sequence import open_shot
 
         train_settings(args)  # checked here, before any process starts
         open_shot(args.shot, args.frames, args.colorspace)
@@ -53,7 +53,7 @@ def cmd_train(args) -> int:
 
 def _train_in_world(args) -> int:
     """One process of a data-parallel training (started by ``data_parallel.launch`` or torchrun)."""
-    from ..core import data_parallel
+    from vsae.core.training import data_parallel
 
     rank, _ = data_parallel.init_from_env()
     try:
@@ -64,11 +64,11 @@ def _train_in_world(args) -> int:
                 data_parallel.announce(False)  # nothing to train (cached, or an error): the others stop
             report_trained(entry)
         elif data_parallel.await_announcement():
-            from ..core.cache import ModelCache
-            from ..core.model_ref import initial_weights
-            from ..core.sequence import open_shot
-            from ..core.trainer import train
-            from ..core.training_frames import load_training_frames
+            from vsae.core.cache import ModelCache
+            from vsae.core.model_ref import initial_weights
+            from vsae.core.io.sequence import open_shot
+            from vsae.core.training.trainer import train
+            from vsae.core.training.frames import load_training_frames
 
             settings = train_settings(args)
             init_state = initial_weights(ModelCache(args.cache), args.init_from, settings)
@@ -81,12 +81,12 @@ def _train_in_world(args) -> int:
 
 def cmd_prior(args) -> int:
     """Train a prior on shots (a sequence prior) and/or procedural footage, into one model file."""
-    from ..core.cache import ModelCache
-    from ..core.model_ref import initial_weights
-    from ..core.output_files import check_outputs
-    from ..core.prior import procedural_frames, save_prior, train_prior
-    from ..core.sequence import open_shot
-    from ..core.training_frames import load_training_frames
+    from vsae.core.cache import ModelCache
+    from vsae.core.model_ref import initial_weights
+    from vsae.core.io.output_files import check_outputs
+    from vsae.core.training.prior import procedural_frames, save_prior, train_prior
+    from vsae.core.io.sequence import open_shot
+    from vsae.core.training.frames import load_training_frames
 
     if not args.shots and not args.procedural:
         raise ParameterError("prior train: name at least one shot, or --procedural N")

@@ -25,8 +25,8 @@ def app():
 def shot(tmp_path_factory):
     from vsae.core.cache import ModelCache
     from vsae.core.explore import ShotExplorer
-    from vsae.core.procedural import ProceduralShot
-    from vsae.core.sequence import open_shot
+    from vsae.core.demo.procedural import ProceduralShot
+    from vsae.core.io.sequence import open_shot
 
     root = tmp_path_factory.mktemp("explore")
     plates = ProceduralShot(width=128, height=64, frames=12).write(str(root / "shot"))["plates"]

@@ -1,0 +1,1 @@
+"""Shots vsae makes itself (procedural, with known answers) and the demo job that runs on one."""

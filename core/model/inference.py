@@ -1,0 +1,137 @@
+"""Inference plumbing: ONNX Runtime sessions on the fastest provider present, and frame-level helpers that take
+scene-linear frames in and give scene-linear frames out."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from vsae.errors import BackendError, ParameterError
+from vsae.core import colour
+
+
+class Reprojector(Protocol):
+    """What an operation needs of a shot model to project pixels onto the shot (``ShotModel`` is one; the tests'
+    stand-ins are others): (B, 3, H, W) float32 working range in, the same shape in (-1, 1) out."""
+
+    def reproject(self, frames: np.ndarray, iterations: int = 1) -> np.ndarray: ...
+
+
+# How an operation gets the shot's model: a call made only when a pixel needs it (a frame with nothing to fill
+# never trains or loads one). What it returns is a ShotModel or a test's stand-in with the methods the op uses.
+ModelSource = Callable[[], Any]
+
+
+def model_from(shot_model: ModelSource | None, needed_by: str) -> Any:
+    """The model ``shot_model`` gives; a ParameterError naming ``needed_by`` when the caller passed none."""
+    if shot_model is None:
+        raise ParameterError(f"{needed_by} needs the shot's model, and none was given")
+    return shot_model()
+
+
+def onnx_providers() -> list[str]:
+    """Execution providers in order of preference: CUDA when onnxruntime-gpu finds a GPU, then CPU."""
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+
+
+def onnx_threads() -> int:
+    """Threads for ONNX Runtime: ``$OMP_NUM_THREADS`` when set (the farm's usual per-task limit, which torch also
+    obeys), else 0 = ONNX Runtime's own choice (one per physical core)."""
+    import os
+
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    try:
+        return max(0, int(value)) if value else 0
+    except ValueError:
+        raise BackendError(f"OMP_NUM_THREADS={value!r}: expected a whole number of threads") from None
+
+
+def onnx_session(path: str):
+    """An ONNX Runtime session for one graph, full graph optimisation, on ``onnx_providers()``."""
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise BackendError("backend onnx: onnxruntime is not installed (pip install onnxruntime)") from exc
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.intra_op_num_threads = onnx_threads()
+    try:
+        return ort.InferenceSession(path, sess_options=opts, providers=onnx_providers())
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise BackendError(f"{path}: cannot load ONNX graph ({exc})") from exc
+
+
+def to_bchw(image: np.ndarray) -> np.ndarray:
+    """One image as the model's batch: (H, W, C) -> (1, C, H, W) float32, contiguous."""
+    return np.ascontiguousarray(np.asarray(image, np.float32).transpose(2, 0, 1)[None])
+
+
+def to_hwc(batch: np.ndarray) -> np.ndarray:
+    """The first image of a model batch: (B, C, H, W) -> (H, W, C) (a view)."""
+    return np.asarray(batch)[0].transpose(1, 2, 0)
+
+
+def reproject_image(model: Reprojector, image: np.ndarray, iterations: int = 1) -> np.ndarray:
+    """One image through ``model.reproject`` ``iterations`` times: (H, W, 3) float32 working range -> (H, W, 3)
+    float32 in (-1, 1)."""
+    return to_hwc(model.reproject(to_bchw(image), iterations))
+
+
+def frame_to_working(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) scene-linear -> (3, H, W) float32 working range."""
+    return np.ascontiguousarray(colour.to_working(rgb).transpose(2, 0, 1))
+
+
+def working_to_frame(w: np.ndarray) -> np.ndarray:
+    """(3, H, W) working range -> (H, W, 3) float32 scene-linear."""
+    return np.ascontiguousarray(colour.from_working(np.asarray(w).transpose(1, 2, 0)))
+
+
+def reconstruct(shot_model, rgb: np.ndarray, iterations: int = 1) -> np.ndarray:
+    """A scene-linear frame passed through the model: (H, W, 3) float32 -> (H, W, 3) float32."""
+    out = shot_model.reproject(frame_to_working(rgb)[None], iterations=iterations)
+    return working_to_frame(out[0])
+
+
+class LatentCache:
+    """Latent codes of frames kept under (model, the pixels' xxh3 hash): the same pixels are never encoded twice by
+    one model, and a frame whose pixels changed (an upstream edit) is encoded again. Thread-safe (render threads
+    share it); keeps at most ``limit`` codes, the oldest dropped first. One serves the file renderer and the render
+    server alike."""
+
+    def __init__(self, limit: int = 512):
+        self.limit = limit
+        self._codes: OrderedDict = OrderedDict()
+        self._models: dict = {}  # held, so that no id in a key can be reused by another model while it is cached
+        self._lock = threading.Lock()
+
+    def latents(self, model, rgbs: Sequence[np.ndarray]) -> np.ndarray:
+        """Codes of scene-linear frames (H, W, 3) float32 -> (N, 12k, h, w) float32, from ``model.encode``."""
+        import xxhash
+
+        keys = [(id(model), xxhash.xxh3_128_hexdigest(np.ascontiguousarray(rgb).data)) for rgb in rgbs]
+        with self._lock:
+            self._models[id(model)] = model
+            missing = [(k, rgb) for k, rgb in zip(keys, rgbs) if k not in self._codes]
+            for k in keys:
+                if k in self._codes:
+                    self._codes.move_to_end(k)
+        if missing:
+            z = model.encode_batches(frame_to_working(rgb) for _, rgb in missing)
+            with self._lock:
+                self._codes.update((k, code) for (k, _), code in zip(missing, z))
+        with self._lock:
+            out = np.stack([self._codes[k] for k in keys])
+            while len(self._codes) > self.limit:
+                self._codes.popitem(last=False)
+            held = {k[0] for k in self._codes}
+            self._models = {i: m for i, m in self._models.items() if i in held}
+        return out
+
