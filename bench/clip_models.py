@@ -103,7 +103,7 @@ def main():
 
         means = {k: round(float(np.mean([r[k] for r in rows])), 2) for k in rows[0] if k.endswith("_db")}
         print("mean", means)
-        print(save_results(f"clip_models_{args.split}_{args.steps}", {"rows": rows, "mean": means}))
+        print(save_results("clip_models", {"rows": rows, "mean": means}, run=f"{args.split}_{args.steps}"))
 
 
 if __name__ == "__main__":

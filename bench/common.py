@@ -5,7 +5,6 @@ Protocol: ../shared/BENCHMARKS.md (paper protocol: every frame resized to 512x25
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import statistics
@@ -92,9 +91,9 @@ def mean_scores(rows: list[dict]) -> dict:
     return {m: {s: round(float(np.mean([r[m][s] for r in rows])), 3) for s in ("psnr", "ssim")} for m in methods}
 
 
-def save_results(name: str, payload: dict) -> str:
-    path = os.path.join(HERE, "results", f"{name}.json")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as fh:
-        json.dump(payload, fh, indent=2)
-    return path
+def save_results(benchmark: str, payload: dict, run: str | None = None) -> str:
+    """Record one run of ``benchmark`` (named by its --tag/--name; ``default`` without one) in its record,
+    bench/results/<benchmark>.json (bench/records.py). Returns the record's path."""
+    from records import save_run
+
+    return save_run(benchmark, payload, run or "default")

@@ -128,7 +128,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--clips", default=",".join(DAVIS))
     ap.add_argument("--set", action="append", default=[], help="PropagationSettings field=value")
-    ap.add_argument("--name", default="mask_propagate_quality")
+    ap.add_argument("--name", default="default", help="the run's name in bench/results/mask_propagate_quality.json")
     ap.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="training steps of each clip's model")
     ap.add_argument("--grid", action="append", default=[],
                     help="field=v1,v2,...: settings to choose among (with --choose-on)")
@@ -155,14 +155,14 @@ def main():
             splits.append(choose_and_report(choose, report, grid, args.steps))
             print("chosen on", ",".join(choose), splits[-1]["chosen"], "reported:", splits[-1]["mean"], flush=True)
             # Saved after each direction: one takes most of an hour on two cores.
-            print(save_results(args.name, {"steps": args.steps, "splits": splits}))
+            print(save_results("mask_propagate_quality", {"steps": args.steps, "splits": splits}, run=args.name))
         return
     settings = PropagationSettings(**fixed)
     rows = [score_clip(clip, settings, args.steps, colour_alone=True) for clip in clips]
     mean = mean_of(rows)
     print("mean", mean, f"peak RSS {peak_rss_mib():.0f} MiB")
-    print(save_results(args.name, {"settings": settings.__dict__, "steps": args.steps, "rows": rows, "mean": mean,
-                                   "peak_rss_mib": round(peak_rss_mib())}))
+    print(save_results("mask_propagate_quality", {"settings": settings.__dict__, "steps": args.steps, "rows": rows,
+                                                  "mean": mean, "peak_rss_mib": round(peak_rss_mib())}, run=args.name))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ bench/mask_propagate_quality.py's (``--choose-on``).
     python bench/model_contribution.py --budgets 1m --set skip_scale=16 --nodes upres,clean_plate
 
 Models go to bench/models/ keyed by clip, budget and settings, with their steps and seconds; ``--replay`` trains a
-missing model by the steps recorded in results/model_contribution_steps.json instead of by the clock.
+missing model by the steps recorded in results/model_contribution.json ("model_steps") instead of by the clock.
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ import numpy as np
 
 from common import (DAVIS, HERE, PAPER_SIZE, display_to_working, load_clip, require_clips, save_results,
                     working_to_display)
+from records import load_record, write_record
 
 MODELS = os.path.join(HERE, "models")
-STEPS_FILE = os.path.join(HERE, "results", "model_contribution_steps.json")
 
 
 class ArrayClip:
@@ -85,7 +85,7 @@ def budget_model(clip: str, budget_s: float, working: np.ndarray, overrides: dic
     if os.path.exists(path):
         model = ShotModel.load(path, backend="torch")
         return model, model.meta
-    recorded = json.load(open(STEPS_FILE)) if os.path.exists(STEPS_FILE) else {}
+    recorded = load_record("model_contribution").get("model_steps", {})
     if replay and name in recorded:
         settings = TrainSettings(budget_s=None, steps=recorded[name], checkpoint_every_s=1e9, **overrides)
     else:
@@ -99,10 +99,9 @@ def budget_model(clip: str, budget_s: float, working: np.ndarray, overrides: dic
     model = ShotModel(settings.model_config, result.state_dict, meta=meta, backend="torch")
     os.makedirs(MODELS, exist_ok=True)
     model.save(path)
-    recorded[name] = result.steps
-    os.makedirs(os.path.dirname(STEPS_FILE), exist_ok=True)
-    with open(STEPS_FILE, "w") as fh:
-        json.dump(recorded, fh, indent=1, sort_keys=True)
+    record = load_record("model_contribution")  # read again: another run may have recorded since
+    record.setdefault("model_steps", {})[name] = result.steps
+    write_record(record)
     return model, meta
 
 
@@ -290,8 +289,8 @@ def main():
     if all("model_heldout_latent" in r for r in rows):
         columns = [*columns[:2], ("model_heldout_latent", "model held-out, latent"), *columns[2:]]
     print_table(rows, means, columns)
-    print(save_results("model_contribution" + (f"_{args.tag}" if args.tag else ""),
-                       {"overrides": overrides, "init": init[0] if init else None, "rows": rows, "mean": means}))
+    print(save_results("model_contribution", {"overrides": overrides, "init": init[0] if init else None, "rows": rows,
+                                              "mean": means}, run=args.tag))
 
 
 NODES = ("retime", "upres", "clean_plate", "averages", "canvas")

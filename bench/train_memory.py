@@ -46,7 +46,7 @@ def main():
            "peak_rss_mib": round(peak),
            "wall_s": round(time.time() - t, 1)}
     print(f"training {args.frames} frames of 1920x1080: peak RSS {peak:.0f} MiB ({peak / 1024:.2f} GiB)")
-    print(save_results("train_memory" + (f"_{args.tag}" if args.tag else ""), row))
+    print(save_results("train_memory", row, run=args.tag))
 
 
 if __name__ == "__main__":

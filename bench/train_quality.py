@@ -80,7 +80,7 @@ def main():
     ap.add_argument("--set", action="append", default=[], help="a TrainSettings field, e.g. k=48")
     ap.add_argument("--init-from-clip", help="train a model on this clip first (5m), warm-start from it")
     ap.add_argument("--train-frames", type=int, help="train on only the first N frames of the split (a short shot)")
-    ap.add_argument("--name", default="train_quality")
+    ap.add_argument("--name", default="default", help="the run's name in bench/results/train_quality.json")
     args = ap.parse_args()
     require_clips()
     overrides = {k: parse_value(v) for k, v in (s.split("=", 1) for s in args.set)}
@@ -97,7 +97,7 @@ def main():
             heldout = "-" if row["heldout_psnr"] is None else f"{row['heldout_psnr']:.2f}"
             print(f"{clip:18s} budget {b:>4s}  steps {row['steps']:5d}  trained {row['trained_psnr']:.2f} dB  "
                   f"held-out {heldout} dB", flush=True)
-    print(save_results(args.name, {"overrides": overrides, "rows": rows}))
+    print(save_results("train_quality", {"overrides": overrides, "rows": rows}, run=args.name))
 
 
 if __name__ == "__main__":

@@ -108,7 +108,7 @@ def main():
     if subset_rows:
         payload["esrgan_subset"] = {"rows": subset_rows, "mean": mean_scores(subset_rows)}
         print("mean PSNR on the Real-ESRGAN subset", {m: v["psnr"] for m, v in mean_scores(subset_rows).items()})
-    print(save_results(f"upres_quality_{args.split}", payload))
+    print(save_results("upres_quality", payload, run=args.split))
 
 
 if __name__ == "__main__":

@@ -206,6 +206,24 @@ def complete_flow(flow: np.ndarray, hole: np.ndarray, near: int = 16, far: int =
     return out
 
 
+def sample_points(image: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """``image`` (H, W, C) float32 sampled bilinearly at the N points (xs, ys), edges replicated: (N, C).
+
+    cv2.remap takes maps of fewer than 32767 columns, so the points go in rows of at most 16384 (a hole of 200x170
+    pixels is already more than one row can hold).
+    """
+    import cv2
+
+    row = 16384
+    n = len(xs)
+    rows = max(1, -(-n // row))
+    maps = [np.zeros(rows * row, np.float32) for _ in range(2)]
+    maps[0][:n], maps[1][:n] = xs, ys
+    out = cv2.remap(image, maps[0].reshape(rows, row), maps[1].reshape(rows, row), cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(rows * row, -1)[:n]
+
+
 def temporal_fill(target: np.ndarray, hole: np.ndarray, others: Sequence[tuple[np.ndarray, np.ndarray]],
                   sources: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Fill ``hole`` from other frames, nearest first: each is aligned to the target by DIS flow completed across
@@ -234,8 +252,7 @@ def temporal_fill(target: np.ndarray, hole: np.ndarray, others: Sequence[tuple[n
         inside = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
         px, py = np.clip(np.round(mx).astype(int), 0, w - 1), np.clip(np.round(my).astype(int), 0, h - 1)
         ok = inside & ~other_hole[py, px] & (taken < sources)
-        values = cv2.remap(frame, mx.astype(np.float32)[None], my.astype(np.float32)[None], cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REPLICATE).reshape(len(ys), -1)
+        values = sample_points(frame, mx, my).reshape(len(ys), -1)
         samples[taken[ok], np.nonzero(ok)[0]] = values[ok]
         taken += ok
     found = taken > 0

@@ -78,6 +78,18 @@ def test_temporal_fill_finds_the_uncovered_background_in_a_panned_frame():
     assert err_temporal < 0.3 * err_surround
 
 
+def test_temporal_fill_of_a_hole_larger_than_one_remap_row():
+    """A 220x200 hole (44,000 pixels) at film-plate scale: more points than OpenCV's remap takes in one row."""
+    scene = _texture(240, 300)
+    target, other = scene[:, 10:270], scene[:, 14:274]  # the camera pans 4 pixels
+    hole = np.zeros((240, 260), bool)
+    hole[20:220, 20:240] = True
+    cut = np.where(hole[:, :, None], 0.0, target).astype(np.float32)
+    filled, found = temporal_fill(cut, hole, [(other, np.zeros_like(hole))])
+    assert found[hole].mean() > 0.95
+    assert np.abs(filled[hole] - target[hole]).mean() < 0.3 * np.abs(surround_fill(cut, hole)[hole] - target[hole]).mean()
+
+
 def test_plate_fill_is_the_median_of_frames_where_the_place_is_uncovered():
     bg = _texture()
     hole = np.zeros((64, 96), bool)
