@@ -116,12 +116,14 @@ class RenderServer:
             lock = self.model_locks.setdefault(key, threading.Lock())
         with lock:  # one load per model, however many render threads ask at once
             if key not in self.models:
-                try:
-                    settings = parse_training_options(training)
-                except ParameterError as exc:
-                    raise ParameterError(f"vsae_training: {exc}") from None
-                ref = ModelRef(key=model_key) if model_key else ModelRef(shot=shot, frames=plate_frames or None,
-                                                                          settings=settings)
+                if model_key:  # a key names one model whole: the training settings are not read
+                    ref = ModelRef(key=model_key)
+                else:
+                    try:
+                        settings = parse_training_options(training)
+                    except ParameterError as exc:
+                        raise ParameterError(f"vsae_training: {exc}") from None
+                    ref = ModelRef(shot=shot, frames=plate_frames or None, settings=settings)
                 try:
                     model = resolve(ref, ModelCache(None), train=request.train, backend="auto",
                                     precision=os.environ.get("VSAE_RENDER_PRECISION", "fp32"))

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from vsae.core.cache import ModelCache
 from vsae.errors import ModelNotFound, ParameterError
 from vsae.ofx_bridge.protocol import Message
 from vsae.ofx_bridge.host_pixels import frame_from_pixels, pixels_from_frame
@@ -62,5 +63,8 @@ def test_the_instance_s_training_options_choose_the_model(tiny_shot, cache_dir):
     msg.lines[-1] = ("training", "--k four")
     with pytest.raises(ParameterError, match="vsae_training: --k 'four': expected a whole number"):
         state.shot_model(Request(msg))
+    key = ModelCache(None).keys()[0]
+    msg.add("model", key)  # VSAE Model names one model whole: the training line is not read
+    assert state.shot_model(Request(msg)) is not None
 
 
