@@ -13,6 +13,7 @@ PACKAGES = {
     "vsae.core.demo": "core/demo",
     "vsae.plugin": "plugin",
     "vsae.plugin.nodes": "plugin/nodes",
+    "vsae.plugin.farm": "plugin/farm",
     "vsae.plugin.qt": "plugin/qt",
     "vsae.ofx_bridge": "ofx_bridge",
 }
@@ -49,7 +50,9 @@ setup(
         # at exit): tests/plugin/qt checks for it.
         "qt": ["qtpy>=2.4", "PySide6-Essentials>=6.5,<6.12"],
         # ruff and mypy pinned: a newer release's new checks must not fail a build nobody changed.
-        "test": ["pytest>=7", "ruff==0.17.5", "mypy==2.4.1"],
+        "test": ["pytest>=7", "ruff==0.17.5", "mypy==2.4.1", "openjd-cli==0.8.0"],
+        # Farm submission: the job templates are checked with openjd-model when it is installed.
+        "farm": ["openjd-model>=0.13"],
     },
     entry_points={"console_scripts": ["vsae = vsae.cli:main"]},
 )

@@ -49,6 +49,41 @@ def file_context(seq, shot_model: Callable, extra: dict | None = None) -> Render
                          connected=frozenset({"source", *extra}))
 
 
+def frame_range_text(frames: Sequence[int]) -> str:
+    """Frame numbers as a range text the CLI reads back (``1001-1100``, ``1001-1099x2``, ``1,5,9``).
+
+    >>> frame_range_text([1001, 1002, 1003, 1007])
+    '1001-1003,1007'
+    """
+    import fileseq
+
+    return str(fileseq.FrameSet(list(frames)))
+
+
+def frame_plan(node: NodeDefinition, params: dict, source_frames: Sequence[int],
+               frames: Sequence[int] | None = None) -> dict:
+    """What rendering ``frames`` (default: every output frame) of ``node`` makes and reads, without reading a pixel
+    or touching the model: {"node", "output": the node's whole output range, "render": the frames asked for,
+    "count", "needs": {input: source frames read}, "model": whether the shot model is used}. Range texts as
+    ``frame_range_text`` writes them. ParameterError naming the first asked frame outside the output range."""
+    from vsae.errors import ParameterError
+
+    available = node.output_frames(params, source_frames)
+    wanted = list(frames) if frames is not None else list(available)
+    known = available if isinstance(available, range) else set(available)
+    outside = [f for f in wanted if f not in known]
+    if outside:
+        raise ParameterError(f"{node.name}: output frame {outside[0]} is outside the output range "
+                             f"{available[0]}-{available[-1]}")
+    needs: dict[str, set] = {}
+    for frame in wanted:
+        for name, read in node.frames_needed(frame, params, source_frames).items():
+            needs.setdefault(name, set()).update(read)
+    return {"node": node.name, "output": frame_range_text(available), "render": frame_range_text(wanted),
+            "count": len(wanted), "needs": {name: frame_range_text(sorted(read)) for name, read in needs.items()},
+            "model": node.uses_model(params)}
+
+
 def render_to_files(node: NodeDefinition, params: dict, seq, output_pattern: str, shot_model: Callable,
                     frames: Sequence[int] | None = None, depth: str | None = None, progress=None,
                     extra: dict | None = None, model_inputs: Sequence = ()) -> list[int]:
@@ -61,17 +96,11 @@ def render_to_files(node: NodeDefinition, params: dict, seq, output_pattern: str
     frames written.
     """
     from vsae.core.io.sequence import output_paths, write_image
-    from vsae.errors import ParameterError
 
     extra = dict(extra or {})
     context = file_context(seq, shot_model, extra)
-    available = node.output_frames(params, context.source_frames)
-    wanted = list(frames) if frames is not None else list(available)
-    known = available if isinstance(available, range) else set(available)
-    outside = [f for f in wanted if f not in known]
-    if outside:
-        raise ParameterError(f"{node.name}: output frame {outside[0]} is outside the output range "
-                             f"{available[0]}-{available[-1]}")
+    frame_plan(node, params, context.source_frames, frames)  # every asked frame is one the node makes
+    wanted = list(frames) if frames is not None else list(node.output_frames(params, context.source_frames))
     paths = output_paths(output_pattern, wanted, [seq, *extra.values(), *model_inputs])
     size = seq.check_sizes()
     for clip in extra.values():  # mattes and keys lie on the source's pixels

@@ -17,12 +17,12 @@ from vsae.errors import VsaeError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from vsae.cli import explore, frames, host, models, nodes, train
+    from vsae.cli import explore, farm, frames, host, models, nodes, train
 
     parser = argparse.ArgumentParser(prog="vsae", description="Video-specific autoencoders for compositing.")
     parser.add_argument("--version", action="version", version=f"vsae {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (train, frames, models, host, nodes, explore):
+    for group in (train, frames, models, host, nodes, explore, farm):
         group.add_parsers(sub)
     return parser
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from vsae.errors import ParameterError
 from vsae.cli.arguments import add_precision, add_shot, add_training, model_entry, plates_of, progress_bar, train_settings
@@ -19,7 +20,7 @@ def _add_node(sub, node) -> None:
     """A subcommand for a node: its parameters become options, typed and checked by the node's own Params."""
     p = sub.add_parser(node.name, help=node.help, description=node.help)
     add_shot(p)
-    p.add_argument("-o", "--output", required=True, help="output pattern (out.####.exr)")
+    p.add_argument("-o", "--output", help="output pattern (out.####.exr); required unless --print-range")
     for clip in node.inputs[1:]:
         p.add_argument(f"--{clip.name.replace('_', '-')}", dest=f"input_{clip.name}",
                        help=f"{clip.help}: an image sequence or a still (same frame numbers as the shot)")
@@ -27,6 +28,9 @@ def _add_node(sub, node) -> None:
     p.add_argument("--plate-frames", help="frames of --plates the model was trained on (default: all)")
     p.add_argument("--render", help="output frames to render (default: the node's whole output range)")
     p.add_argument("--no-train", action="store_true", help="fail if the shot's model is not cached instead of training")
+    p.add_argument("--print-range", action="store_true",
+                   help="print the output frame range, the frames --render would make and the source frames they "
+                        "read, as JSON, and stop: nothing is trained, read or written (for farm submitters)")
     p.add_argument("--backend", default="auto", choices=("auto", "onnx", "torch"))
     add_precision(p)
     p.add_argument("--depth", choices=("uint8", "uint16", "half", "float"), help="output depth (default: input's)")
@@ -44,7 +48,7 @@ def _add_node(sub, node) -> None:
 
 def cmd_node(args) -> int:
     from vsae.core.io.sequence import open_shot, parse_frames
-    from vsae.plugin.render_files import render_to_files
+    from vsae.plugin.render_files import frame_plan, render_to_files
 
     node = args.node
     params = node.resolve({p.name: getattr(args, f"param_{p.name}") for p in node.params})
@@ -58,6 +62,11 @@ def cmd_node(args) -> int:
         elif not clip.optional:
             raise ParameterError(f"{node.name}: input --{clip.name.replace('_', '-')} is required")
     frames = parse_frames(args.render)
+    if args.print_range:
+        print(json.dumps(frame_plan(node, params, seq.frames, frames)))
+        return 0
+    if not args.output:
+        raise ParameterError(f"{node.name}: -o/--output is required (an output pattern such as out.####.exr)")
     plates = argparse.Namespace(**{**vars(args), "shot": args.plates or args.shot,
                                    "frames": args.plate_frames if args.plates else args.frames})
 

@@ -1,0 +1,48 @@
+"""Render-farm jobs: "train the shot's model, then render the node in chunks", described once (``FarmJob``) and
+written for each farm's own format (``openjd``: Open Job Description, the job format of AWS Deadline Cloud).
+
+A job's commands are vsae command lines: the training step trains by steps (never by a clock, so every task finds
+the same cache key) into a cache every task reaches; each render task renders a chunk of the node's output frames
+with ``--render FRAMES --no-train``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+FRAMES = "{frames}"  # stands for a chunk's frame range in ``FarmJob.render``
+
+
+@dataclass
+class FarmJob:
+    """One node render as farm work.
+
+    name: the job's name. train: the training command (argv), None when the render needs no model. render: the
+    render command (argv) with ``FRAMES`` where a chunk's range goes. chunks: range texts (``1001-1010``), one task
+    each, in frame order. environment: variables every task needs (a shared cache, thread counts).
+    """
+
+    name: str
+    train: list[str] | None
+    render: list[str]
+    chunks: list[str]
+    environment: dict[str, str] = field(default_factory=dict)
+
+    def render_command(self, chunk: str) -> list[str]:
+        """The render argv of one chunk."""
+        return [chunk if word == FRAMES else word for word in self.render]
+
+
+def chunk_frames(frames: Sequence[int], size: int) -> list[list[int]]:
+    """Frames in order, cut into runs of ``size`` (the last may be shorter).
+
+    >>> chunk_frames([1, 2, 3, 4, 5], 2)
+    [[1, 2], [3, 4], [5]]
+    """
+    if size < 1:
+        from vsae.errors import ParameterError
+
+        raise ParameterError(f"--chunk {size}: expected 1 or more frames a task")
+    frames = list(frames)
+    return [frames[i:i + size] for i in range(0, len(frames), size)]

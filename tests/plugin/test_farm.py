@@ -1,0 +1,71 @@
+"""Farm jobs: a node render as a training task and chunked render tasks, run here as a farm would run them."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import TINY
+from vsae.cli import main
+from vsae.plugin.farm import FarmJob, chunk_frames
+from vsae.plugin.farm.openjd import job_template, validate
+
+OPENJD = shutil.which("openjd", path=os.path.dirname(sys.executable)) or shutil.which("openjd")
+TRAINING = ["--steps", str(TINY["steps"]), "--k", str(TINY["k"]), "--batch", str(TINY["batch"]), "--crop",
+            str(TINY["crop"])]
+
+
+def test_chunks_cover_the_frames_in_order():
+    assert chunk_frames(range(1001, 1024), 10) == [list(range(1001, 1011)), list(range(1011, 1021)),
+                                                   [1021, 1022, 1023]]
+
+
+def test_a_job_is_a_valid_open_job_description_with_render_depending_on_training():
+    pytest.importorskip("openjd.model")
+    job = FarmJob(name="vsae retime sh010", train=["vsae", "train", "/plates/sh010.####.exr", "--steps", "4000"],
+                  render=["vsae", "retime", "/plates/sh010.####.exr", "--render", "{frames}", "--no-train"],
+                  chunks=["1001-1010", "1011-1020"])
+    template = job_template(job)
+    assert validate(template)
+    train, render = template["steps"]
+    assert render["dependencies"] == [{"dependsOn": "Train"}]
+    assert render["parameterSpace"]["taskParameterDefinitions"][0]["range"] == ["1001-1010", "1011-1020"]
+    assert "{{Task.Param.Frames}}" in render["script"]["actions"]["onRun"]["args"]
+
+
+def test_print_range_says_what_a_render_makes_and_reads_without_training(tiny_shot, cache_dir, capsys):
+    assert main(["retime", tiny_shot["plates"], "--speed", "0.5", "--print-range", "--render", "1003-1004"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan == {"node": "retime", "output": "1001-1023", "render": "1003-1004", "count": 2,
+                    "needs": {"source": "1002-1003"}, "model": True}
+    assert main(["clean_plate", tiny_shot["plates"], "--boxes", "10,10,30,30", "--print-range"]) == 0
+    assert json.loads(capsys.readouterr().out)["output"] == "1001-1012"
+
+
+def test_a_farm_job_trains_by_steps_only(tiny_shot, cache_dir, tmp_path, capsys):
+    code = main(["farm", "openjd", "--job-dir", str(tmp_path / "job"), "retime", tiny_shot["plates"], "--speed", "0.5",
+                 "--budget", "5m", "-o", str(tmp_path / "out" / "rt.####.exr")])
+    assert code == 2 and "give --steps" in capsys.readouterr().err
+    assert not (tmp_path / "job").exists()
+
+
+@pytest.mark.skipif(OPENJD is None, reason="openjd-cli is not installed (pip install -e '.[test]')")
+def test_the_whole_open_job_runs_here_and_renders_the_frames_a_single_render_makes(tiny_shot, tmp_path):
+    """The farm's way (a training task, then chunks in their own processes, by `openjd run`) and one process
+    rendering everything write the same bytes."""
+    cache, job = tmp_path / "cache", tmp_path / "job"
+    retime = ["retime", tiny_shot["plates"], "--speed", "0.5", *TRAINING, "--cache", str(cache)]
+    assert main(["farm", "openjd", *retime, "-o", str(tmp_path / "farm" / "rt.####.exr"), "--chunk", "8",
+                 "--job-dir", str(job)]) == 0
+    run = subprocess.run([OPENJD, "run", str(job / "template.json"), "--step", "Render", "--run-dependencies"],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert main([*retime, "--no-train", "-o", str(tmp_path / "single" / "rt.####.exr")]) == 0
+    single = sorted((tmp_path / "single").iterdir())
+    assert len(single) == 23
+    for path in single:
+        assert (tmp_path / "farm" / path.name).read_bytes() == path.read_bytes(), path.name
+    assert len(list((cache / "models").iterdir())) == 1  # one model, trained once, found by every chunk

@@ -1,0 +1,141 @@
+"""`vsae farm BACKEND NODE SHOT [node options] -o OUT --chunk N --job-dir DIR`: a node render as farm work, a
+training task and chunked render tasks that depend on it, written in the farm's own format."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from vsae.errors import ParameterError
+
+BACKENDS = ("openjd",)
+
+
+def _add_farm_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--job-dir", help="folder the job's files are written to (default: ./vsae-job-NODE)")
+    p.add_argument("--chunk", type=int, default=10, help="output frames a render task makes (default 10)")
+    p.add_argument("--name", help="the job's name (default: vsae NODE SHOT)")
+    p.add_argument("--worker-command", help="how a farm machine runs vsae, as one shell-quoted line (default: this "
+                                            "Python, -m vsae.cli: right where the farm shares this install)")
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("farm", help="write a node render as a farm job: a training task, then render chunks",
+                       description="Write a node render as a farm job: one task trains the shot's model (by "
+                                   "--steps) into a cache every task reaches, then chunks of the output frames "
+                                   "render with --no-train. Example: vsae farm openjd retime plates.####.exr "
+                                   "--speed 0.5 --steps 4000 -o out.####.exr --chunk 10 --cache /shared/vsae")
+    p.add_argument("backend", choices=BACKENDS, help="openjd: Open Job Description (AWS Deadline Cloud, openjd run)")
+    _add_farm_options(p)
+    p.add_argument("command", nargs=argparse.REMAINDER, help="the node command: NODE SHOT [node options] -o OUT")
+    p.set_defaults(func=cmd_farm)
+
+
+def _path(value: str | None) -> str | None:
+    return None if value is None else os.path.abspath(value)
+
+
+def _training_words(args) -> list[str]:
+    """The training options as typed (they make the model's cache key), and where training starts from."""
+    from vsae.core.settings import TRAINING_OPTIONS
+
+    words = []
+    for option in TRAINING_OPTIONS:
+        text = getattr(args, option.field)
+        if text is not None:
+            words += [option.flag, text]
+    if args.init_from:
+        words += ["--init-from", _path(args.init_from) if os.path.exists(args.init_from) else args.init_from]
+    return words
+
+
+def _node_words(args, node, params: dict, cache: str) -> list[str]:
+    """The node command as a farm machine needs it: every path absolute (tasks start in a folder of their own),
+    the cache named, every parameter spelled out."""
+    words = [node.name, _path(args.shot), "--cache", cache, "--colorspace", args.colorspace]
+    if args.frames:
+        words += ["--frames", args.frames]
+    for clip in node.inputs[1:]:
+        spec = getattr(args, f"input_{clip.name}")
+        if spec:
+            words += [f"--{clip.name.replace('_', '-')}", _path(spec)]
+    if args.plates:
+        words += ["--plates", _path(args.plates)] + (["--plate-frames", args.plate_frames] if args.plate_frames else [])
+    words += ["--backend", args.backend, "--render-precision", args.render_precision]
+    if args.depth:
+        words += ["--depth", args.depth]
+    for param in node.params:
+        value = params[param.name]
+        if value is None or value == "":  # automatic, or an empty text: the node's own default again
+            continue
+        text = ("true" if value else "false") if param.kind == "bool" else str(value)
+        if param.kind == "string" and text and os.path.isfile(text):  # boxes or a curve kept in a file
+            text = os.path.abspath(text)
+        words += [f"--{param.name.replace('_', '-')}", text]
+    words += _training_words(args)
+    if args.model:
+        words += ["--model", args.model]
+    return words
+
+
+def build_job(farm, node_args):
+    """The FarmJob of a parsed node command (``node_args``) and the farm options (``farm``). Everything is
+    checked as the node command itself would check it before a file is written."""
+    import shlex
+
+    from vsae.core.cache import ModelCache
+    from vsae.core.io.sequence import open_shot, parse_frames
+    from vsae.cli.arguments import train_settings
+    from vsae.plugin.farm import FRAMES, FarmJob, chunk_frames
+    from vsae.plugin.render_files import frame_plan, frame_range_text
+
+    node = node_args.node
+    params = node.resolve({p.name: getattr(node_args, f"param_{p.name}") for p in node.params})
+    settings = train_settings(node_args)
+    if not node_args.output:
+        raise ParameterError(f"farm {node.name}: -o/--output is required (an output pattern such as out.####.exr)")
+    seq = open_shot(node_args.shot, node_args.frames, node_args.colorspace)
+    plan = frame_plan(node, params, seq.frames, parse_frames(node_args.render))
+    worker = shlex.split(farm.worker_command) if farm.worker_command else [sys.executable, "-m", "vsae.cli"]
+    cache = ModelCache(node_args.cache).root
+    train = None
+    if plan["model"] and not node_args.model:
+        if not settings.steps:
+            raise ParameterError(f"farm {node.name}: give --steps: a farm job trains by steps, never by the clock, "
+                                 "so that every task finds the same model")
+        plates, plate_frames = ((node_args.plates, node_args.plate_frames) if node_args.plates
+                                else (node_args.shot, node_args.frames))
+        train = [*worker, "train", _path(plates), "--cache", cache, "--colorspace", node_args.colorspace,
+                 *(["--frames", plate_frames] if plate_frames else []), *_training_words(node_args)]
+    frames = parse_frames(plan["render"]) or []
+    # A stateful node (Mask Propagate) carries what it learnt from frame to frame: one task renders it whole.
+    chunks = [frame_range_text(c) for c in chunk_frames(frames, len(frames) if node.stateful else farm.chunk)]
+    render = [*worker, *_node_words(node_args, node, params, cache), "-o", _path(node_args.output),
+              "--render", FRAMES, "--no-train"]
+    name = farm.name or f"vsae {node.name} {os.path.basename(os.path.normpath(node_args.shot))}"
+    return FarmJob(name=name, train=train, render=render, chunks=chunks)
+
+
+def cmd_farm(args) -> int:
+    from vsae.cli import build_parser
+
+    farm = argparse.ArgumentParser(prog="vsae farm", add_help=False, argument_default=argparse.SUPPRESS)
+    _add_farm_options(farm)
+    given, command = farm.parse_known_args(args.command)  # farm options may follow the node command too
+    vars(args).update(vars(given))
+    if not command:
+        raise ParameterError("farm: give the node command: NODE SHOT [node options] -o OUT")
+    node_args = build_parser().parse_args(command)
+    if getattr(node_args.func, "__name__", "") != "cmd_node":
+        raise ParameterError(f"farm: {command[0]!r} is not a node (retime, upres, clean_plate, ...)")
+    job = build_job(args, node_args)
+    folder = os.path.abspath(args.job_dir or f"vsae-job-{node_args.node.name}")
+    from vsae.plugin.farm import openjd
+
+    paths = openjd.write_job(job, folder)
+    print(f"wrote {len(job.chunks)} render tasks" + (" after a training task" if job.train else "") +
+          f" to {folder}")
+    print(f"run here:   openjd run {paths[0]} --step Render --run-dependencies")
+    print(f"submit:     deadline bundle submit {folder}")
+    return 0
