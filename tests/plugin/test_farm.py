@@ -69,3 +69,13 @@ def test_the_whole_open_job_runs_here_and_renders_the_frames_a_single_render_mak
     for path in single:
         assert (tmp_path / "farm" / path.name).read_bytes() == path.read_bytes(), path.name
     assert len(list((cache / "models").iterdir())) == 1  # one model, trained once, found by every chunk
+
+
+def test_a_render_task_that_trains_reports_one_growing_percent(tiny_shot, cache_dir, tmp_path, capsys):
+    """--progress plain, as a farm's log parser reads it: training is the task's first half, the render the rest."""
+    assert main(["retime", tiny_shot["plates"], "--speed", "0.5", *TRAINING, "--progress", "plain",
+                 "-o", str(tmp_path / "rt.####.exr")]) == 0
+    percents = [int(line[len("Progress: "):-1]) for line in capsys.readouterr().err.splitlines()
+                if line.startswith("Progress: ")]
+    assert percents == sorted(set(percents)) and percents[-1] == 100
+    assert 50 in percents  # the training's end, then the frames

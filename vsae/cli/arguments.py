@@ -7,7 +7,17 @@ import argparse
 import os
 
 
+def add_progress(p: argparse.ArgumentParser) -> None:
+    from vsae.core.progress import MODES
+
+    p.add_argument("--progress", choices=MODES, default=os.environ.get("VSAE_PROGRESS", "auto"),
+                   help="how progress is shown: bar (a terminal), json (vsae-progress lines), plain (Progress: 42%%, "
+                        "for a farm's log parser), openjd (openjd_progress: 42.0), auto (default, or "
+                        "$VSAE_PROGRESS: bar on a terminal, else json)")
+
+
 def add_shot(p: argparse.ArgumentParser) -> None:
+    add_progress(p)  # every command that reads a shot may train or render for long
     p.add_argument("shot", help="sequence (shot.####.exr, shot.%%04d.exr), folder, or movie file")
     p.add_argument("--frames", help="frames of the shot (the model trains on them): 1001-1100, 1001-1100x2 "
                                     "(default: all)")
@@ -43,10 +53,19 @@ def train_settings(args):
                                  nproc=getattr(args, "nproc", 1))
 
 
-def progress_bar(task: str, total=None):
-    from vsae.core.progress import Progress
+def progress_bar(args, task: str, total=None, end: float = 1.0):
+    """The Progress of the command's next phase ``task``, up to ``end`` of the whole command (its training ends
+    at 0.5 when frames are rendered after it). One stream per command: what it shows never goes back."""
+    return task_progress(args).phase(task, total=total, end=end)
 
-    return Progress(task, total=total)
+
+def task_progress(args):
+    """The command's one TaskProgress (made on first use, in the --progress mode)."""
+    from vsae.core.progress import TaskProgress
+
+    if getattr(args, "task_progress", None) is None:
+        args.task_progress = TaskProgress(getattr(args, "progress", None) or "auto")
+    return args.task_progress
 
 
 def model_ref_of(args):
@@ -59,13 +78,14 @@ def model_ref_of(args):
                     init_from=args.init_from)
 
 
-def model_entry(args, train: bool):
-    """The cache entry for the command's shot: by --model, else by shot + settings (training it if allowed)."""
+def model_entry(args, train: bool, end: float = 1.0):
+    """The cache entry for the command's shot: by --model, else by shot + settings (training it if allowed, as the
+    command's progress up to ``end``)."""
     from vsae.core.cache import ModelCache
     from vsae.core.model_ref import resolve_entry
 
     ref = model_ref_of(args)  # parameters are checked before any file is touched
-    progress = progress_bar("train", total=ref.settings.steps)
+    progress = progress_bar(args, "train", total=ref.settings.steps, end=end)
     try:
         return resolve_entry(ref, ModelCache(args.cache), train=train, progress=progress)
     finally:

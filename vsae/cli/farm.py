@@ -10,6 +10,7 @@ import sys
 from vsae.errors import ParameterError
 
 BACKENDS = ("openjd",)
+PROGRESS_FORMS = {"openjd": "openjd"}  # how each farm reads a task's progress from its log
 
 
 def _add_farm_options(p: argparse.ArgumentParser) -> None:
@@ -99,6 +100,7 @@ def build_job(farm, node_args):
     plan = frame_plan(node, params, seq.frames, parse_frames(node_args.render))
     worker = shlex.split(farm.worker_command) if farm.worker_command else [sys.executable, "-m", "vsae.cli"]
     cache = ModelCache(node_args.cache).root
+    progress = ["--progress", PROGRESS_FORMS[farm.backend]]
     train = None
     if plan["model"] and not node_args.model:
         if not settings.steps:
@@ -106,12 +108,12 @@ def build_job(farm, node_args):
                                  "so that every task finds the same model")
         plates, plate_frames = ((node_args.plates, node_args.plate_frames) if node_args.plates
                                 else (node_args.shot, node_args.frames))
-        train = [*worker, "train", _path(plates), "--cache", cache, "--colorspace", node_args.colorspace,
+        train = [*worker, "train", _path(plates), "--cache", cache, "--colorspace", node_args.colorspace, *progress,
                  *(["--frames", plate_frames] if plate_frames else []), *_training_words(node_args)]
     frames = parse_frames(plan["render"]) or []
     # A stateful node (Mask Propagate) carries what it learnt from frame to frame: one task renders it whole.
     chunks = [frame_range_text(c) for c in chunk_frames(frames, len(frames) if node.stateful else farm.chunk)]
-    render = [*worker, *_node_words(node_args, node, params, cache), "-o", _path(node_args.output),
+    render = [*worker, *_node_words(node_args, node, params, cache), *progress, "-o", _path(node_args.output),
               "--render", FRAMES, "--no-train"]
     name = farm.name or f"vsae {node.name} {os.path.basename(os.path.normpath(node_args.shot))}"
     return FarmJob(name=name, train=train, render=render, chunks=chunks)

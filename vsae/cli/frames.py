@@ -45,9 +45,9 @@ def cmd_reconstruct(args) -> int:
     if args.keep_channels:  # the kept channels must be finite too: found now, not after minutes of training
         for number in seq.frames:
             seq.read(number, keep_extra=True)
-    entry = model_entry(args, train=not args.no_train)
+    entry = model_entry(args, train=not args.no_train, end=0.5)  # training is the task's first half
     model = entry.load_model(backend=args.backend, precision=args.render_precision)
-    progress = progress_bar("reconstruct", total=len(seq))
+    progress = progress_bar(args, "reconstruct", total=len(seq))
     start = time.monotonic()
     for i, number in enumerate(seq.frames):
         frame = seq.read(number, keep_extra=args.keep_channels)

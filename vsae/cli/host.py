@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vsae.cli.arguments import progress_bar
+from vsae.cli.arguments import add_progress, progress_bar
 
 
 def add_parsers(sub) -> None:
@@ -20,6 +20,7 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("demo", help="generate a procedural shot, train on it, write reconstructions + contact sheet")
     p.add_argument("--out", default="vsae-demo", help="output folder (default ./vsae-demo)")
     p.add_argument("--budget", default="60s", help="training budget (default 60s)")
+    add_progress(p)
     p.set_defaults(func=cmd_demo)
 
 
@@ -42,7 +43,7 @@ def cmd_demo(args) -> int:
     from vsae.core.demo.run import run_demo
     from vsae.core.settings import parse_duration
 
-    result = run_demo(args.out, budget_s=parse_duration(args.budget), progress=progress_bar("demo"))
+    result = run_demo(args.out, budget_s=parse_duration(args.budget), progress=progress_bar(args, "demo"))
     print(f"demo shot:        {result['plates']}")
     print(f"reconstructions:  {result['reconstructions']}")
     print(f"contact sheet:    {result['contact_sheet']}  (top: plates, bottom: reconstructions)")

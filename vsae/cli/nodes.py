@@ -6,7 +6,8 @@ import argparse
 import json
 
 from vsae.errors import ParameterError
-from vsae.cli.arguments import add_precision, add_shot, add_training, model_entry, plates_of, progress_bar, train_settings
+from vsae.cli.arguments import (add_precision, add_shot, add_training, model_entry, plates_of, progress_bar,
+                                task_progress, train_settings)
 
 
 def add_parsers(sub) -> None:
@@ -67,13 +68,15 @@ def cmd_node(args) -> int:
         return 0
     if not args.output:
         raise ParameterError(f"{node.name}: -o/--output is required (an output pattern such as out.####.exr)")
+    task_progress(args)  # one progress stream, shared with the model's training (plates is a copy of args)
     plates = argparse.Namespace(**{**vars(args), "shot": args.plates or args.shot,
                                    "frames": args.plate_frames if args.plates else args.frames})
 
     def shot_model():  # called once, and only by renders that need the model
-        return model_entry(plates, train=not args.no_train).load_model(backend=args.backend, precision=args.render_precision)
+        entry = model_entry(plates, train=not args.no_train, end=0.5)  # training is the task's first half
+        return entry.load_model(backend=args.backend, precision=args.render_precision)
 
-    progress = progress_bar(node.name)
+    progress = progress_bar(args, node.name)
     written = render_to_files(node, params, seq, args.output, shot_model, frames=frames, depth=args.depth,
                               progress=progress, extra=extra, model_inputs=[plates_of(plates)] if args.plates else [])
     progress.close()

@@ -111,13 +111,13 @@ def cmd_prior(args) -> int:
         clips.append(load_training_frames(seq, settings.train_scale))
         sources.append({"source": seq.label, "frames": len(seq), "licence": args.licence})
     if args.procedural:
-        progress = progress_bar("footage")
+        progress = progress_bar(args, "footage", end=0.1)
         frames, made = procedural_frames(args.procedural, args.procedural_frames, width, height,
                                          args.procedural_seed, progress)
         progress.close()
         clips.append(frames)
         sources += made
-    progress = progress_bar("train", total=settings.steps)
+    progress = progress_bar(args, "train", total=settings.steps)
     try:
         result = train_prior(clips, settings, progress=progress, init_state=init_state)
     finally:
