@@ -7,7 +7,8 @@ Root: ``$VSAE_CACHE``, else the user cache folder (platformdirs). Layout::
                  encoder.onnx decoder.onnx reproject.onnx
                  latents.safetensors    latent codes of every trained frame, with their frame numbers
     index/<lookup>.json                 cheap lookup: file names + sizes + mtimes + settings -> key
-    locks/<key>.lock                    one trainer per key; others wait, then reuse
+    locks/<key>.lock                    one trainer per key; others wait, then reuse (core.shared_lock: NFS-safe,
+                                        removed when released, taken over when its holder is gone)
     partial/<key>/checkpoint.safetensors  a training under way (a killed one resumes from here)
     partial/<key>/progress.jsonl          its loss curve so far (read by the Explore panel)
 
@@ -38,6 +39,7 @@ import xxhash
 from vsae import __version__
 from vsae.errors import CacheError, ModelNotFound, TrainingError
 from vsae.core.io.output_files import follow_umask
+from vsae.core.shared_lock import SharedLock
 from vsae.core.io.sequence import ShotSequence
 
 CACHE_FORMAT = 1
@@ -185,10 +187,8 @@ class ModelCache:
     def checkpoint_path(self, key: str) -> str:
         return os.path.join(self._dir("partial", key), "checkpoint.safetensors")
 
-    def _lock(self, key: str):
-        from filelock import FileLock
-
-        return FileLock(os.path.join(self._dir("locks"), f"{key}.lock"), timeout=self.lock_timeout_s)
+    def _lock(self, key: str) -> SharedLock:
+        return SharedLock(os.path.join(self._dir("locks"), f"{key}.lock"), timeout_s=self.lock_timeout_s)
 
     # --- keys ---------------------------------------------------------------------------------------------------
 
@@ -291,17 +291,15 @@ class ModelCache:
         return entry
 
     def _train_locked(self, key, seq, settings, init_state, progress) -> CacheEntry:
-        from filelock import Timeout
-
         lock = self._lock(key)
+
+        def waiting():
+            if progress is not None:
+                progress.note(f"another process is training this shot; waiting for it (lock {key}.lock)")
+
         try:
-            try:
-                lock.acquire(timeout=0)
-            except Timeout:
-                if progress is not None:
-                    progress.note(f"another process is training this shot; waiting for it (lock {key}.lock)")
-                lock.acquire()
-        except Timeout as exc:
+            lock.acquire(on_wait=waiting)
+        except CacheError as exc:
             raise CacheError(f"{seq.label}: waited {self.lock_timeout_s:.0f}s for another process training "
                              f"this shot (lock {key}.lock)") from exc
         try:
@@ -426,8 +424,6 @@ class ModelCache:
     def gc(self, older_than_s: float | None = None) -> list[str]:
         """Remove temp folders, stale index records, abandoned checkpoints; with ``older_than_s``, also entries
         created longer ago than that. Returns what was removed."""
-        from filelock import Timeout
-
         removed = []
         models = os.path.join(self.root, "models")
         for name in os.listdir(models) if os.path.isdir(models) else []:
@@ -448,13 +444,15 @@ class ModelCache:
                 removed.append(path)
         partial = os.path.join(self.root, "partial")
         for key in os.listdir(partial) if os.path.isdir(partial) else []:
-            try:
-                with self._lock(key).acquire(timeout=0):
-                    if time.time() - os.path.getmtime(os.path.join(partial, key)) > 7 * 86400:
-                        shutil.rmtree(os.path.join(partial, key), ignore_errors=True)
-                        removed.append(os.path.join(partial, key))
-            except Timeout:
+            lock = self._lock(key)
+            if not lock.try_acquire():
                 continue  # a training holds it
+            try:
+                if time.time() - os.path.getmtime(os.path.join(partial, key)) > 7 * 86400:
+                    shutil.rmtree(os.path.join(partial, key), ignore_errors=True)
+                    removed.append(os.path.join(partial, key))
+            finally:
+                lock.release()
         for entry in self.entries(include_damaged=True):
             if entry.damage and time.time() - os.path.getmtime(entry.path) > 3600:
                 self.remove(entry.key)  # an unusable manifest (entries appear whole, so this is damage, not a write)

@@ -28,7 +28,7 @@ def test_core_imports_no_higher_layer():
 
 # Inside core, each concern builds only on those listed before it (a module may use its own concern's modules).
 CORE_LAYERS = (
-    "errors", "colour", "settings", "progress", "metrics", "io",  # data, pixels and files
+    "errors", "colour", "settings", "progress", "metrics", "io", "shared_lock",  # data, pixels and files
     "model",  # the network and the ways to run it
     "ops",  # the nodes' operations, over a model
     "training",  # fitting a model (it trains on the operations' own degradations)
