@@ -27,6 +27,7 @@ setup(
     package_dir=PACKAGES,
     # The OFX shim is built from source at install time (`vsae install ofx`).
     package_data={"vsae.ofx_bridge": ["include/*.h", "shim/*.cpp"],
+                  "vsae.plugin.farm": ["deadline_plugin/VSAE/*"],
                   "vsae.core.training": ["priors/*.safetensors", "priors/*.json"]},  # the shipped prior
     install_requires=[
         # torch is pinned by install/bootstrap.sh (CPU wheel); a looser range here never pulls a CUDA build

@@ -139,7 +139,9 @@ class TaskProgress:
         percent = int(self.done * 100 + 1e-9)
         if percent > self._printed:
             self._printed = percent
-            print(LINE_MODES[self.mode].format(percent), file=self.stream, flush=True)
+            # on stdout, which farms' log parsers read (Deadline's stdout handlers); the bar and JSON lines keep stderr
+            print(LINE_MODES[self.mode].format(percent), file=sys.stdout if self.stream is sys.stderr else self.stream,
+                  flush=True)
 
 
 class TrainingLog:

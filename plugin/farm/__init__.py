@@ -1,5 +1,6 @@
 """Render-farm jobs: "train the shot's model, then render the node in chunks", described once (``FarmJob``) and
-written for each farm's own format (``openjd``: Open Job Description, the job format of AWS Deadline Cloud).
+written for each farm's own format (``openjd``: Open Job Description, the job format of AWS Deadline Cloud;
+``deadline``: Deadline 10's job files).
 
 A job's commands are vsae command lines: the training step trains by steps (never by a clock, so every task finds
 the same cache key) into a cache every task reaches; each render task renders a chunk of the node's output frames
@@ -19,13 +20,16 @@ class FarmJob:
     """One node render as farm work.
 
     name: the job's name. train: the training command (argv), None when the render needs no model. render: the
-    render command (argv) with ``FRAMES`` where a chunk's range goes. chunks: range texts (``1001-1010``), one task
-    each, in frame order. environment: variables every task needs (a shared cache, thread counts).
+    render command (argv) with ``FRAMES`` where a chunk's range goes. frames: every frame the render makes (a range
+    text); chunk: frames a task; chunks: their range texts (``1001-1010``), one task each, in frame order.
+    environment: variables every task needs (a shared cache, thread counts).
     """
 
     name: str
     train: list[str] | None
     render: list[str]
+    frames: str
+    chunk: int
     chunks: list[str]
     environment: dict[str, str] = field(default_factory=dict)
 

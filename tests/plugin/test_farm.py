@@ -27,7 +27,7 @@ def test_a_job_is_a_valid_open_job_description_with_render_depending_on_training
     pytest.importorskip("openjd.model")
     job = FarmJob(name="vsae retime sh010", train=["vsae", "train", "/plates/sh010.####.exr", "--steps", "4000"],
                   render=["vsae", "retime", "/plates/sh010.####.exr", "--render", "{frames}", "--no-train"],
-                  chunks=["1001-1010", "1011-1020"])
+                  frames="1001-1020", chunk=10, chunks=["1001-1010", "1011-1020"])
     template = job_template(job)
     assert validate(template)
     train, render = template["steps"]
@@ -75,7 +75,7 @@ def test_a_render_task_that_trains_reports_one_growing_percent(tiny_shot, cache_
     """--progress plain, as a farm's log parser reads it: training is the task's first half, the render the rest."""
     assert main(["retime", tiny_shot["plates"], "--speed", "0.5", *TRAINING, "--progress", "plain",
                  "-o", str(tmp_path / "rt.####.exr")]) == 0
-    percents = [int(line[len("Progress: "):-1]) for line in capsys.readouterr().err.splitlines()
+    percents = [int(line[len("Progress: "):-1]) for line in capsys.readouterr().out.splitlines()
                 if line.startswith("Progress: ")]
     assert percents == sorted(set(percents)) and percents[-1] == 100
     assert 50 in percents  # the training's end, then the frames

@@ -9,8 +9,8 @@ import sys
 
 from vsae.errors import ParameterError
 
-BACKENDS = ("openjd",)
-PROGRESS_FORMS = {"openjd": "openjd"}  # how each farm reads a task's progress from its log
+BACKENDS = ("openjd", "deadline")
+PROGRESS_FORMS = {"openjd": "openjd", "deadline": "plain"}  # how each farm reads a task's progress from its log
 
 
 def _add_farm_options(p: argparse.ArgumentParser) -> None:
@@ -19,6 +19,14 @@ def _add_farm_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="the job's name (default: vsae NODE SHOT)")
     p.add_argument("--worker-command", help="how a farm machine runs vsae, as one shell-quoted line (default: this "
                                             "Python, -m vsae.cli: right where the farm shares this install)")
+    p.add_argument("--priority", type=int, help="the job's priority (Deadline: 0-100)")
+    p.add_argument("--pool", help="the machines' pool (Deadline)")
+    p.add_argument("--group", help="the machines' group (Deadline)")
+    p.add_argument("--deadline-plugin", default="CommandLine",
+                   help="CommandLine (default: every Deadline has it) or VSAE (vsae's plugin: task progress from "
+                        "vsae's lines; copy plugin/farm/deadline_plugin/VSAE into the repository's custom/plugins)")
+    p.add_argument("--submit", action="store_true", help="hand the job to the farm when its client is here "
+                                                         "(deadline, deadlinecommand); else print how to")
 
 
 def add_parsers(sub) -> None:
@@ -27,7 +35,8 @@ def add_parsers(sub) -> None:
                                    "--steps) into a cache every task reaches, then chunks of the output frames "
                                    "render with --no-train. Example: vsae farm openjd retime plates.####.exr "
                                    "--speed 0.5 --steps 4000 -o out.####.exr --chunk 10 --cache /shared/vsae")
-    p.add_argument("backend", choices=BACKENDS, help="openjd: Open Job Description (AWS Deadline Cloud, openjd run)")
+    p.add_argument("backend", choices=BACKENDS, help="openjd: Open Job Description (AWS Deadline Cloud, openjd run); "
+                                                     "deadline: Deadline 10 job files")
     _add_farm_options(p)
     p.add_argument("command", nargs=argparse.REMAINDER, help="the node command: NODE SHOT [node options] -o OUT")
     p.set_defaults(func=cmd_farm)
@@ -112,11 +121,12 @@ def build_job(farm, node_args):
                  *(["--frames", plate_frames] if plate_frames else []), *_training_words(node_args)]
     frames = parse_frames(plan["render"]) or []
     # A stateful node (Mask Propagate) carries what it learnt from frame to frame: one task renders it whole.
-    chunks = [frame_range_text(c) for c in chunk_frames(frames, len(frames) if node.stateful else farm.chunk)]
+    chunk = len(frames) if node.stateful else farm.chunk
+    chunks = [frame_range_text(c) for c in chunk_frames(frames, chunk)]
     render = [*worker, *_node_words(node_args, node, params, cache), *progress, "-o", _path(node_args.output),
               "--render", FRAMES, "--no-train"]
     name = farm.name or f"vsae {node.name} {os.path.basename(os.path.normpath(node_args.shot))}"
-    return FarmJob(name=name, train=train, render=render, chunks=chunks)
+    return FarmJob(name=name, train=train, render=render, frames=plan["render"], chunk=chunk, chunks=chunks)
 
 
 def cmd_farm(args) -> int:
@@ -133,11 +143,45 @@ def cmd_farm(args) -> int:
         raise ParameterError(f"farm: {command[0]!r} is not a node (retime, upres, clean_plate, ...)")
     job = build_job(args, node_args)
     folder = os.path.abspath(args.job_dir or f"vsae-job-{node_args.node.name}")
-    from vsae.plugin.farm import openjd
+    if args.backend == "openjd":
+        from vsae.plugin.farm import openjd
 
-    paths = openjd.write_job(job, folder)
+        paths = openjd.write_job(job, folder)
+        print(f"run here:   openjd run {paths[0]} --step Render --run-dependencies")
+        submit = ["deadline", "bundle", "submit", folder]
+    else:
+        from vsae.core.io.output_files import write_atomic
+        from vsae.plugin.farm import deadline
+
+        files = deadline.job_files(job, job.frames, job.chunk, args.deadline_plugin, args.priority, args.pool,
+                                   args.group)
+        for name, text in files.items():
+            write_atomic(os.path.join(folder, name), _text_writer(text))
+        submit = deadline.submit_command(folder, files)
     print(f"wrote {len(job.chunks)} render tasks" + (" after a training task" if job.train else "") +
           f" to {folder}")
-    print(f"run here:   openjd run {paths[0]} --step Render --run-dependencies")
-    print(f"submit:     deadline bundle submit {folder}")
-    return 0
+    return _submit(submit, args.submit)
+
+
+def _text_writer(text: str):
+    def write(path: str) -> None:
+        with open(path, "w") as fh:
+            fh.write(text)
+
+    return write
+
+
+def _submit(command: list[str], submit: bool) -> int:
+    """Run the farm client's submit command when asked and present; else print it."""
+    import shlex
+    import shutil
+    import subprocess
+
+    line = shlex.join(command)
+    if not submit:
+        print(f"submit:     {line}")
+        return 0
+    if shutil.which(command[0]) is None:
+        print(f"{command[0]} is not installed here: submit the job with\n    {line}")
+        return 0
+    return subprocess.run(command).returncode
