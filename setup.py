@@ -51,9 +51,11 @@ setup(
         # at exit): tests/plugin/qt checks for it.
         "qt": ["qtpy>=2.4", "PySide6-Essentials>=6.5,<6.12"],
         # ruff and mypy pinned: a newer release's new checks must not fail a build nobody changed.
-        "test": ["pytest>=7", "ruff==0.17.5", "mypy==2.4.1", "openjd-cli==0.8.0"],
-        # Farm submission: the job templates are checked with openjd-model when it is installed.
-        "farm": ["openjd-model>=0.13"],
+        "test": ["pytest>=7", "ruff==0.17.5", "mypy==2.4.1", "openjd-cli==0.8.0", "opencue-pyoutline==1.37.0",
+                 "packaging"],
+        # Farm submission: OpenJD templates are checked with openjd-model; OpenCue jobs are built with pyoutline
+        # (which imports packaging without declaring it).
+        "farm": ["openjd-model>=0.13", "opencue-pyoutline>=1.37", "packaging"],
     },
     entry_points={"console_scripts": ["vsae = vsae.cli:main"]},
 )

@@ -58,6 +58,16 @@ def write_atomic(path: str, write: Callable[[str], None]) -> None:
         raise
 
 
+def write_text_atomic(path: str, text: str) -> None:
+    """``text`` into ``path`` as ``write_atomic`` writes (a reader sees the old file or the new one)."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w") as fh:
+            fh.write(text)
+
+    write_atomic(path, write)
+
+
 def _sequence_key(path: str) -> tuple | None:
     """(real folder, name before the frame number, extension) of a numbered file; None for an unnumbered one."""
     m = _NUMBERED.match(os.path.basename(path))

@@ -57,10 +57,21 @@ def job_files(job: FarmJob, frames: str, chunk: int, plugin: str = "CommandLine"
     return files
 
 
-def submit_command(folder: str, files: dict[str, str]) -> list[str]:
-    """The deadlinecommand line that submits the jobs, each dependent on the one before."""
+def write_job(job: FarmJob, folder: str, plugin: str = "CommandLine", priority: int | None = None,
+              pool: str | None = None, group: str | None = None) -> list[str]:
+    """Write the job files into ``folder``; returns their paths, job info before plugin info, training first."""
+    from vsae.core.io.output_files import write_text_atomic
+
+    paths = []
+    for name, text in job_files(job, job.frames, job.chunk, plugin, priority, pool, group).items():
+        paths.append(os.path.join(folder, name))
+        write_text_atomic(paths[-1], text)
+    return paths
+
+
+def submit_command(paths: list[str]) -> list[str]:
+    """The deadlinecommand line that submits the jobs (``write_job``'s files), each dependent on the one before."""
     command = ["deadlinecommand", "-SubmitMultipleJobs", "-dependent"]
-    for stem in ("train", "render"):
-        if f"{stem}.job_info" in files:
-            command += ["-job", os.path.join(folder, f"{stem}.job_info"), os.path.join(folder, f"{stem}.plugin_info")]
+    for job_info, plugin_info in zip(paths[0::2], paths[1::2]):
+        command += ["-job", job_info, plugin_info]
     return command

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from typing import Any
 
 from vsae.plugin.farm import FRAMES, FarmJob
@@ -59,23 +58,17 @@ def validate(template: dict) -> bool:
 
 def write_job(job: FarmJob, folder: str) -> list[str]:
     """Write the job's template and (empty) parameter values into ``folder`` (a job bundle); returns the paths."""
-    from vsae.core.io.output_files import write_atomic
+    from vsae.core.io.output_files import write_text_atomic
 
     template = job_template(job)
     validate(template)
-    os.makedirs(folder, exist_ok=True)
     paths = []
     for name, body in ((TEMPLATE, template), (PARAMETERS, {"parameterValues": []})):
-        path = os.path.join(folder, name)
-        write_atomic(path, _json_writer(body))
-        paths.append(path)
+        paths.append(os.path.join(folder, name))
+        write_text_atomic(paths[-1], json.dumps(body, indent=1) + "\n")
     return paths
 
 
-def _json_writer(body: dict) -> Callable[[str], None]:
-    def write(path: str) -> None:
-        with open(path, "w") as fh:
-            json.dump(body, fh, indent=1)
-            fh.write("\n")
-
-    return write
+def submit_command(folder: str) -> list[str]:
+    """Deadline Cloud's command that submits the job bundle in ``folder``."""
+    return ["deadline", "bundle", "submit", folder]

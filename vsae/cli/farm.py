@@ -9,8 +9,8 @@ import sys
 
 from vsae.errors import ParameterError
 
-BACKENDS = ("openjd", "deadline")
-PROGRESS_FORMS = {"openjd": "openjd", "deadline": "plain"}  # how each farm reads a task's progress from its log
+BACKENDS = ("openjd", "deadline", "opencue")
+PROGRESS_FORMS = {"openjd": "openjd", "deadline": "plain", "opencue": "plain"}  # how each farm reads a task's progress from its log
 
 
 def _add_farm_options(p: argparse.ArgumentParser) -> None:
@@ -19,7 +19,10 @@ def _add_farm_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="the job's name (default: vsae NODE SHOT)")
     p.add_argument("--worker-command", help="how a farm machine runs vsae, as one shell-quoted line (default: this "
                                             "Python, -m vsae.cli: right where the farm shares this install)")
-    p.add_argument("--priority", type=int, help="the job's priority (Deadline: 0-100)")
+    p.add_argument("--priority", type=int, help="the job's priority (Deadline: 0-100; OpenCue)")
+    p.add_argument("--show", default=os.environ.get("SHOW", "testing"),
+                   help="OpenCue show (default: $SHOW, else testing)")
+    p.add_argument("--shot", help="OpenCue shot (default: the shot file's name)")
     p.add_argument("--pool", help="the machines' pool (Deadline)")
     p.add_argument("--group", help="the machines' group (Deadline)")
     p.add_argument("--deadline-plugin", default="CommandLine",
@@ -36,7 +39,7 @@ def add_parsers(sub) -> None:
                                    "render with --no-train. Example: vsae farm openjd retime plates.####.exr "
                                    "--speed 0.5 --steps 4000 -o out.####.exr --chunk 10 --cache /shared/vsae")
     p.add_argument("backend", choices=BACKENDS, help="openjd: Open Job Description (AWS Deadline Cloud, openjd run); "
-                                                     "deadline: Deadline 10 job files")
+                                                     "deadline: Deadline 10 job files; opencue: an OpenCue outline")
     _add_farm_options(p)
     p.add_argument("command", nargs=argparse.REMAINDER, help="the node command: NODE SHOT [node options] -o OUT")
     p.set_defaults(func=cmd_farm)
@@ -148,27 +151,20 @@ def cmd_farm(args) -> int:
 
         paths = openjd.write_job(job, folder)
         print(f"run here:   openjd run {paths[0]} --step Render --run-dependencies")
-        submit = ["deadline", "bundle", "submit", folder]
+        submit = openjd.submit_command(folder)
+    elif args.backend == "opencue":
+        from vsae.plugin.farm import opencue
+
+        shot = args.shot or opencue.job_name(os.path.basename(node_args.shot))
+        submit = opencue.submit_command(opencue.write_job(job, folder, args.show, shot, args.priority))
     else:
-        from vsae.core.io.output_files import write_atomic
         from vsae.plugin.farm import deadline
 
-        files = deadline.job_files(job, job.frames, job.chunk, args.deadline_plugin, args.priority, args.pool,
-                                   args.group)
-        for name, text in files.items():
-            write_atomic(os.path.join(folder, name), _text_writer(text))
-        submit = deadline.submit_command(folder, files)
+        submit = deadline.submit_command(deadline.write_job(job, folder, args.deadline_plugin, args.priority,
+                                                            args.pool, args.group))
     print(f"wrote {len(job.chunks)} render tasks" + (" after a training task" if job.train else "") +
           f" to {folder}")
     return _submit(submit, args.submit)
-
-
-def _text_writer(text: str):
-    def write(path: str) -> None:
-        with open(path, "w") as fh:
-            fh.write(text)
-
-    return write
 
 
 def _submit(command: list[str], submit: bool) -> int:
