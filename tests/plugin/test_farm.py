@@ -1,5 +1,6 @@
 """Farm jobs: a node render as a training task and chunked render tasks, run here as a farm would run them."""
 
+import argparse
 import json
 import os
 import shutil
@@ -7,6 +8,8 @@ import subprocess
 import sys
 
 import pytest
+import torch
+from safetensors.torch import load_file
 
 from tests.conftest import TINY
 from vsae.cli import main
@@ -79,3 +82,28 @@ def test_a_render_task_that_trains_reports_one_growing_percent(tiny_shot, cache_
                 if line.startswith("Progress: ")]
     assert percents == sorted(set(percents)) and percents[-1] == 100
     assert 50 in percents  # the training's end, then the frames
+
+
+def test_training_by_steps_makes_the_same_model_in_separate_processes(tiny_shot, tmp_path):
+    """What lets every farm task find the training task's model: the same key, and the same weights, bit for bit."""
+    weights = []
+    for run in ("a", "b"):
+        cache = tmp_path / run
+        done = subprocess.run([sys.executable, "-m", "vsae.cli", "train", tiny_shot["plates"], *TRAINING, "--cache",
+                               str(cache)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        (entry,) = (cache / "models").iterdir()
+        weights.append((entry.name, load_file(str(entry / "weights.safetensors"))))
+    assert weights[0][0] == weights[1][0]  # the key
+    assert weights[0][1].keys() == weights[1][1].keys()
+    assert all(torch.equal(weights[0][1][name], weights[1][1][name]) for name in weights[0][1])
+
+
+def test_the_training_task_can_ask_for_data_parallel_processes(tiny_shot, tmp_path):
+    from vsae.cli import build_parser
+    from vsae.cli.farm import build_job
+
+    farm = argparse.Namespace(backend="openjd", chunk=10, name=None, worker_command="vsae", train_processes=2)
+    node = build_parser().parse_args(["retime", tiny_shot["plates"], *TRAINING, "-o", str(tmp_path / "o.####.exr")])
+    job = build_job(farm, node)
+    assert job.train[-2:] == ["--nproc", "2"] and job.train[:2] == ["vsae", "train"]

@@ -19,6 +19,9 @@ def _add_farm_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="the job's name (default: vsae NODE SHOT)")
     p.add_argument("--worker-command", help="how a farm machine runs vsae, as one shell-quoted line (default: this "
                                             "Python, -m vsae.cli: right where the farm shares this install)")
+    p.add_argument("--train-processes", type=int, default=1,
+                   help="data-parallel training processes of the training task (its machine's cores or GPUs; the "
+                        "model and its cache key are those of one process)")
     p.add_argument("--priority", type=int, help="the job's priority (Deadline: 0-100; OpenCue)")
     p.add_argument("--show", default=os.environ.get("SHOW", "testing"),
                    help="OpenCue show (default: $SHOW, else testing)")
@@ -121,7 +124,8 @@ def build_job(farm, node_args):
         plates, plate_frames = ((node_args.plates, node_args.plate_frames) if node_args.plates
                                 else (node_args.shot, node_args.frames))
         train = [*worker, "train", _path(plates), "--cache", cache, "--colorspace", node_args.colorspace, *progress,
-                 *(["--frames", plate_frames] if plate_frames else []), *_training_words(node_args)]
+                 *(["--frames", plate_frames] if plate_frames else []), *_training_words(node_args),
+                 *(["--nproc", str(farm.train_processes)] if farm.train_processes > 1 else [])]
     frames = parse_frames(plan["render"]) or []
     # A stateful node (Mask Propagate) carries what it learnt from frame to frame: one task renders it whole.
     chunk = len(frames) if node.stateful else farm.chunk
