@@ -95,6 +95,11 @@ def render_to_files(node: NodeDefinition, params: dict, seq, output_pattern: str
     every input frame's size (from the headers), and the model's presence (found or trained first). Returns the
     frames written.
     """
+    import dataclasses
+    import json
+
+    from vsae import __version__
+    from vsae.core.io.headers import rendered_header
     from vsae.core.io.sequence import output_paths, write_image
 
     extra = dict(extra or {})
@@ -108,9 +113,17 @@ def render_to_files(node: NodeDefinition, params: dict, seq, output_pattern: str
     node.check_inputs(params, context, *size)
     if node.uses_model(params):
         context.shot_model()  # found, or trained, before any frame is written
+    provenance = {"vsae:version": __version__, "vsae:node": node.name,
+                  "vsae:parameters": json.dumps(params, sort_keys=True, default=str)}
     start = time.monotonic()
     for i, frame in enumerate(wanted):
-        write_image(paths[frame], node.render(frame, params, context), pixel_type=depth, colorspace=seq.colorspace)
+        out = node.render(frame, params, context)
+        # The header of the source frame the output comes from (its first), timecode moved on to its own number.
+        ref = node.frames_needed(frame, params, context.source_frames).get("source", [frame])[0]
+        source = context.fetch("source", ref)
+        if source.header is not None:
+            out = dataclasses.replace(out, header=rendered_header(source.header, source.size, out.size, frame - ref))
+        write_image(paths[frame], out, pixel_type=depth, colorspace=seq.colorspace, provenance=provenance)
         if progress is not None:
             spent = time.monotonic() - start
             progress.update((i + 1) / len(wanted), bar_position=i + 1, frame=frame,

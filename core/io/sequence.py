@@ -21,6 +21,7 @@ import xxhash
 
 from vsae.errors import InputError, OutputError, ParameterError
 from vsae.core import colour
+from vsae.core.io.headers import FrameHeader, apply_header, header_of
 from vsae.core.io.output_files import write_atomic
 
 IMAGE_EXTENSIONS = {".exr", ".sxr", ".dpx", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
@@ -36,12 +37,15 @@ class Frame:
     rgb: (H, W, 3) float32 scene-linear, straight colour. alpha: (H, W, 1) float32 or None.
     extra: channel name -> (H, W) float32 for channels other than RGBA, kept only when asked for.
     pixel_type: the file's depth, one of PIXEL_TYPES, so that writing back keeps it.
+    header: the file's windows and attributes (``vsae.core.io.headers``); None for a frame no file gave.
+    The pixels are the file's whole data window, overscan included.
     """
 
     rgb: np.ndarray
     alpha: np.ndarray | None = None
     extra: dict[str, np.ndarray] = field(default_factory=dict)
     pixel_type: str = "float"
+    header: FrameHeader | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -341,7 +345,8 @@ def read_image(path: str, keep_extra: bool = False, colorspace: str = "auto", pr
     rgb = _to_linear(rgb, pixel_type, colorspace, path)
     if alpha is not None and premultiplied:
         rgb = colour.unpremultiply(rgb, alpha)
-    return Frame(rgb=rgb, alpha=alpha, extra=extra if keep_extra else {}, pixel_type=pixel_type)
+    return Frame(rgb=rgb, alpha=alpha, extra=extra if keep_extra else {}, pixel_type=pixel_type,
+                 header=header_of(spec, _file_colorspace(pixel_type, colorspace)))
 
 
 def _split_channels(pixels: np.ndarray, names: list[str], alpha_index: int, path: str):
@@ -406,8 +411,10 @@ def _ocio_convert(rgb: np.ndarray, src: str, dst: str, path: str) -> np.ndarray:
 
 
 def write_image(path: str, frame: Frame, pixel_type: str | None = None, colorspace: str = "auto",
-                compression: str | None = None, premultiplied: bool = True) -> None:
-    """Write one frame at ``pixel_type`` (default: the frame's own), atomically.
+                compression: str | None = None, premultiplied: bool = True,
+                provenance: dict[str, str] | None = None) -> None:
+    """Write one frame at ``pixel_type`` (default: the frame's own), atomically, with its header (windows and
+    attributes, ``vsae.core.io.headers``) and ``provenance`` (text attributes: what made it).
 
     Colour is premultiplied by alpha when alpha is present and ``premultiplied`` is set; integer types are
     display-encoded (sRGB unless ``colorspace`` says otherwise) and rounded. The file appears under its name only
@@ -450,6 +457,10 @@ def write_image(path: str, frame: Frame, pixel_type: str | None = None, colorspa
         spec.attribute("compression", compression)
     elif ext == ".exr":
         spec.attribute("compression", "zip")
+    if frame.header is not None:
+        apply_header(spec, frame.header, _file_colorspace(pixel_type, colorspace))
+    for name, value in (provenance or {}).items():
+        spec.attribute(name, value)
     spec.attribute("DateTime", "")  # none: a farm re-render of a frame is byte-identical
     def write(tmp: str) -> None:
         out = oiio.ImageOutput.create(path)  # the writer is chosen by the final name's extension

@@ -52,7 +52,7 @@ def cmd_reconstruct(args) -> int:
     for i, number in enumerate(seq.frames):
         frame = seq.read(number, keep_extra=args.keep_channels)
         out = Frame(rgb=reconstruct(model, frame.rgb, args.iterations), alpha=frame.alpha, extra=frame.extra,
-                    pixel_type=frame.pixel_type)
+                    pixel_type=frame.pixel_type, header=frame.header)
         write_image(paths[number], out, pixel_type=args.depth, colorspace=seq.colorspace)
         spent = time.monotonic() - start
         progress.update((i + 1) / len(seq), bar_position=i + 1, frame=number,

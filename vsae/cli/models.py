@@ -16,7 +16,8 @@ def add_parsers(sub) -> None:
     p.add_argument("-o", "--output", help="folder to copy the graphs and weights into")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("info", help="frames, size and cached model of a shot")
+    p = sub.add_parser("info", help="frames, size, first frame's header (with what made it) and cached model of a "
+                                    "shot or frame")
     add_shot(p)
     add_training(p)
     p.set_defaults(func=cmd_info)
@@ -60,6 +61,11 @@ def cmd_info(args) -> int:
     w, h = seq.size
     info = {"shot": seq.label, "frames": f"{seq.frames[0]}-{seq.frames[-1]}", "count": len(seq), "size": [w, h]}
     entry = ModelCache(args.cache).find(seq, train_settings(args).key_dict())
+    first = seq.read(seq.frames[0])
+    if first.header is not None:  # windows, rate, timecode, colour tag and what made the frame (vsae:*)
+        from vsae.core.io.headers import describe
+
+        info["header"] = describe(first.header)
     info["model"] = entry.key if entry else None
     if entry:
         info["metrics"] = entry.manifest.get("metrics")

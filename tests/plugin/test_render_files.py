@@ -1,0 +1,70 @@
+"""Frames rendered from files keep what the plates' headers say: overscan, frame rate, timecode, colour tag and a
+studio's own attributes, and say what made them."""
+
+import json
+
+import numpy as np
+import OpenImageIO as oiio
+
+from vsae.cli import main
+
+
+def _plates(folder, frames=range(1001, 1005)):
+    """Half EXRs with overscan: a 136x72 data window at (-4, -4) inside a 128x64 display, 24 fps, timecode from
+    01:00:00:00 at frame 1001, tagged ACEScg."""
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for n in frames:
+        spec = oiio.ImageSpec(136, 72, 3, oiio.HALF)
+        spec.x, spec.y = -4, -4
+        spec.full_x, spec.full_y, spec.full_width, spec.full_height = 0, 0, 128, 64
+        spec.attribute("FramesPerSecond", oiio.TypeDesc("int[2]"), (24, 1))
+        spec.attribute("smpte:TimeCode", oiio.TypeTimeCode, (0x01000000 + (n - 1001), 0))
+        spec.attribute("oiio:ColorSpace", "ACEScg")
+        spec.attribute("studio:shot", "sh010")
+        out = oiio.ImageOutput.create(str(folder / f"plate.{n}.exr"))
+        out.open(str(folder / f"plate.{n}.exr"), spec)
+        out.write_image(rng.random((72, 136, 3), dtype=np.float32))
+        out.close()
+    return str(folder / "plate.####.exr")
+
+
+def _spec(path):
+    inp = oiio.ImageInput.open(str(path))
+    spec = inp.spec()
+    inp.close()
+    return spec
+
+
+def test_retime_keeps_overscan_rate_colour_tag_and_gives_each_frame_its_own_timecode(tmp_path):
+    plates = _plates(tmp_path / "plates")
+    assert main(["retime", plates, "--speed", "0.5", "--method", "blend", "-o", str(tmp_path / "out" / "rt.####.exr")]) == 0
+    for n in (1001, 1002, 1003, 1007):
+        spec = _spec(tmp_path / "out" / f"rt.{n}.exr")
+        assert (spec.x, spec.y, spec.width, spec.height) == (-4, -4, 136, 72)
+        assert (spec.full_x, spec.full_y, spec.full_width, spec.full_height) == (0, 0, 128, 64)
+        assert tuple(spec.getattribute("FramesPerSecond")) == (24, 1)
+        assert spec.getattribute("smpte:TimeCode")[0] == 0x01000000 + (n - 1001)  # hex digits: frames < 10
+        assert spec.getattribute("oiio:ColorSpace") == "lin_ap1_scene"  # ACEScg, as OpenImageIO names it
+        assert spec.getattribute("studio:shot") == "sh010"
+        assert spec.getattribute("vsae:node") == "retime"
+        assert json.loads(spec.getattribute("vsae:parameters"))["speed"] == 0.5
+
+
+def test_a_png_written_from_linear_plates_drops_their_linear_colour_tag(tmp_path):
+    plates = _plates(tmp_path / "plates")
+    assert main(["retime", plates, "--speed", "1", "--method", "blend", "-o", str(tmp_path / "out" / "rt.####.png")]) == 0
+    spec = _spec(tmp_path / "out" / "rt.1001.png")
+    assert spec.getattribute("oiio:ColorSpace") != "lin_ap1_scene"
+    assert spec.getattribute("studio:shot") == "sh010"
+
+
+def test_vsae_info_reads_back_what_made_a_frame(tmp_path, capsys):
+    plates = _plates(tmp_path / "plates")
+    assert main(["retime", plates, "--speed", "1", "--method", "blend", "-o", str(tmp_path / "out" / "rt.####.exr")]) == 0
+    capsys.readouterr()
+    assert main(["info", str(tmp_path / "out" / "rt.1002.exr")]) == 0
+    header = json.loads(capsys.readouterr().out)["header"]
+    assert header["data_origin"] == [-4, -4] and header["display_window"] == [0, 0, 128, 64]
+    assert header["attributes"]["vsae:node"] == "retime"
+    assert json.loads(header["attributes"]["vsae:parameters"])["method"] == "blend"
