@@ -3,13 +3,14 @@
     python bench/explore_panel_responsive.py [--frames 1000] [--seconds 20]
 
 A procedural 512x256 shot of ``--frames`` frames gets a cached model (10 steps) and latents, as in
-explore_panel_open.py. The panel is opened (offscreen) on it and driven for ``--seconds``: a 20 ms timer measures how
-late the event loop runs it (lateness = what a user feels as lag: the map, hover and painting wait that long), and
-every 0.5 s a user action is timed until its result shows (a rectangle selection with its decoded average and
-medoid, or a click on a frame; decoded on the panel's worker thread while the timer keeps ticking). Its training-curve view polls the
-cache meanwhile. Run twice in the same process: idle (baseline), then with `vsae train` of another procedural shot
-running in a second process on the same cache (its curve shown live in the panel). Reported: median and 95th
-percentile of the timer's lateness, median time until an action's result shows, and the curve points the panel picked up.
+explore_panel_open.py. The panel is opened (offscreen) on it and driven for ``--seconds``: a 20 ms timer measures
+how late the event loop runs it (lateness = what a user feels as lag: the map, hover and painting wait that long),
+and every 0.5 s a user action is timed until its result shows (a rectangle selection with its decoded average and
+medoid, or a click on a frame; decoded on the panel's worker thread while the timer keeps ticking). Its
+training-curve view polls the cache meanwhile. Run twice in the same process: idle (baseline), then with `vsae
+train` of another procedural shot running in a second process on the same cache (its curve shown live in the panel).
+Reported: median and 95th percentile of the timer's lateness, median time until an action's result shows, and the
+curve points the panel picked up.
 """
 
 from __future__ import annotations

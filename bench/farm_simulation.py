@@ -57,8 +57,9 @@ def main():
 
         cache = os.path.join(work, "cache2")
         job = os.path.join(work, "job")
-        subprocess.run([*vsae, "farm", "openjd", *retime, "--cache", cache, "-o", os.path.join(work, "farm", "rt.####.exr"),
-                        "--chunk", str(chunk), "--job-dir", job], check=True, capture_output=True, cwd=ROOT)
+        subprocess.run([*vsae, "farm", "openjd", *retime, "--cache", cache, "-o",
+                        os.path.join(work, "farm", "rt.####.exr"), "--chunk", str(chunk), "--job-dir", job],
+                       check=True, capture_output=True, cwd=ROOT)
         template = os.path.join(job, "template.json")
         with open(template) as fh:
             chunks = json.load(fh)["steps"][-1]["parameterSpace"]["taskParameterDefinitions"][0]["range"]
@@ -76,8 +77,11 @@ def main():
         farm_s = time.monotonic() - start + train_s
 
         names = sorted(os.listdir(os.path.join(work, "single")))
-        same = sum(open(os.path.join(work, "single", n), "rb").read() == open(os.path.join(work, "farm", n), "rb").read()
-                   for n in names)
+        def data(folder: str, name: str) -> bytes:
+            with open(os.path.join(work, folder, name), "rb") as fh:
+                return fh.read()
+
+        same = sum(data("single", n) == data("farm", n) for n in names)
         leftovers = [os.path.join(d, f) for d, _, files in os.walk(cache) for f in files
                      if f.endswith((".lock", ".break")) or f.startswith(".")]
         row = {"frames_out": len(names), "chunks": len(chunks), "parallel": args.parallel, "steps": args.steps,

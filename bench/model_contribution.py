@@ -236,7 +236,8 @@ def main():
     ap.add_argument("--replay", action="store_true", help="train missing models by their recorded steps")
     ap.add_argument("--tag", default="", help="suffix of the results file")
     ap.add_argument("--model-only", action="store_true", help="score the model's reconstruction only (no nodes)")
-    ap.add_argument("--nodes", default=",".join(NODES), help=f"what to score beside the model (default {','.join(NODES)})")
+    ap.add_argument("--nodes", default=",".join(NODES),
+                    help=f"what to score beside the model (default {','.join(NODES)})")
     ap.add_argument("--init-from", help="start every model from this prior: a shipped name (procedural) or a file")
     ap.add_argument("--prior-of", help="clips (comma-separated) whose even frames make a bench prior to start from")
     ap.add_argument("--prior-steps", type=int, default=20000, help="steps of the --prior-of prior (default 20000)")
@@ -318,7 +319,8 @@ def print_table(rows, means, columns=COLUMNS) -> None:
     print("| clip | budget | steps | " + " | ".join(title for _, title in columns) + " |")
     print("|---" * (3 + len(columns)) + "|")
     for r in rows:
-        print(f"| {r['clip']} | {r['budget']} | {r['steps']} | " + " | ".join(_cell(r.get(k)) for k, _ in columns) + " |")
+        cells = " | ".join(_cell(r.get(k)) for k, _ in columns)
+        print(f"| {r['clip']} | {r['budget']} | {r['steps']} | {cells} |")
     for budget, m in means.items():
         print(f"| **mean** | {budget} | | " + " | ".join(f"**{_cell(m.get(k))}**" for k, _ in columns) + " |")
 

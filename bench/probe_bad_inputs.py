@@ -1,7 +1,8 @@
 """Run every bad input the README promises to refuse through the installed ``vsae`` and print one table row each:
 the input, the exit code, the message, and what it left behind (files new, changed or gone anywhere in the work
 folder: inputs, outputs, the model cache; the cache's empty lock files aside). A row is clean when the exit code is
-the one promised and nothing was left behind that should not be. Tiny shots and 12-step models: about two minutes on two cores.
+the one promised and nothing was left behind that should not be. Tiny shots and 12-step models: about two minutes on
+two cores.
 
     python bench/probe_bad_inputs.py [--markdown]
 """
@@ -213,7 +214,8 @@ def main() -> int:
                 # Lock files are the cache's coordination (empty, kept, as filelock keeps them), not output.
                 left = [p for p in changed if not (allowed and p.startswith(allowed)) and not p.startswith(
                     "cache/locks/")]
-                results.append((what, code, expected, message.replace(work, "…"), left, code == expected and not left))
+                clean = code == expected and not left
+                results.append((what, code, expected, message.replace(work, "…"), left, clean))
                 if what.startswith("bit flip"):
                     setup()  # the same bit flipped again: the file is whole for the cases after
         print_table(results, args.markdown)

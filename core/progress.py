@@ -93,11 +93,11 @@ class TaskProgress:
     """The progress of one process's work (a farm task) as phases that report one after another.
 
     A phase covers the task from where the task stands when the phase first reports to its ``end`` (a fraction
-    of the task): a render task that first has to train gives training the first half, so the task's figure (``done``, ``task_done`` in
-    the JSON lines, the percent of the plain form) never goes back. mode: bar (a tqdm bar per phase), json
-    (``vsae-progress`` lines), plain (``Progress: 42%``, a line each time the whole percent grows), openjd (the
-    same as ``openjd_progress: 42.0``, which Open Job Description runtimes read), or auto (bar on a terminal,
-    else json).
+    of the task): a render task that first has to train gives training the first half, so the task's figure
+    (``done``, ``task_done`` in the JSON lines, the percent of the plain form) never goes back. mode: bar (a
+    tqdm bar per phase), json (``vsae-progress`` lines), plain (``Progress: 42%``, a line each time the whole
+    percent grows), openjd (the same as ``openjd_progress: 42.0``, which Open Job Description runtimes read), or
+    auto (bar on a terminal, else json).
 
     >>> import io
     >>> task = TaskProgress("plain", stream=io.StringIO())

@@ -120,8 +120,8 @@ class TrainSettings:
     # 5 minutes, held-out dB: held 23.60 / 22.64, none at all 24.17 / 22.95, fading by half-way 24.29 / 23.12 (the
     # moving object too: 25.55 inside blackswan's DAVIS masks, 25.34 held); the other six clips at 1 minute +0.57.
     motion_fade: float | None = 0.5
-    # Robust training (core/training/degradations.py): this fraction of the inputs is degraded as the nodes degrade what they
-    # hand the model, of these kinds; the loss still compares with the clean frame. 0: clean inputs only.
+    # Robust training (core/training/degradations.py): this fraction of the inputs is degraded as the nodes degrade
+    # what they hand the model, of these kinds; the loss still compares with the clean frame. 0: clean inputs only.
     degrade: float = 0.0
     degrade_kinds: tuple = ("upres", "holes", "retime")
     train_scale: float = 1.0  # train on frames resized by this factor (0 < s <= 1)

@@ -32,9 +32,10 @@ import numpy as np
 from vsae.core.model.inference import LatentCache
 from vsae.errors import Aborted, InputError, ParameterError, VsaeError
 from vsae.ofx_bridge.host_pixels import frame_from_pixels, pixels_from_frame
-from vsae.ofx_bridge.protocol import (MalformedMessage, Message, ProtocolError, default_socket_path, private_folder, receive,
-                       send)
-from vsae.ofx_bridge.shared_memory import check_image_size, new_segment, read_segment, remove_stale_segments, unlink_segment
+from vsae.ofx_bridge.protocol import (MalformedMessage, Message, ProtocolError, default_socket_path, private_folder,
+                                      receive, send)
+from vsae.ofx_bridge.shared_memory import (check_image_size, new_segment, read_segment, remove_stale_segments,
+                                           unlink_segment)
 
 KEEPALIVE_S = 2.0  # the shim's per-message time-out is far longer; this only proves the server is alive
 REPLY_TIMEOUT_S = 120.0  # how long a server waits for the shim's frames (hosts may decode slowly)
@@ -436,7 +437,8 @@ def _open_lock(path: str) -> int:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     except OSError as exc:
-        raise ParameterError(f"{path}: cannot open the server's lock file ({exc.strerror}); refusing to serve") from None
+        raise ParameterError(f"{path}: cannot open the server's lock file ({exc.strerror}); "
+                             "refusing to serve") from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
         os.close(fd)

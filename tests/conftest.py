@@ -8,6 +8,9 @@ import pytest
 
 # Tiny settings keep every training in the suite to a second or two on 2 cores.
 TINY = dict(arch="fast", k=4, budget_s=None, steps=12, batch=2, crop=64, checkpoint_every_s=3600)
+# The same tiny model as command-line options (what a farm job passes to `vsae train` and the nodes).
+TINY_OPTIONS = ["--steps", str(TINY["steps"]), "--k", str(TINY["k"]), "--batch", str(TINY["batch"]), "--crop",
+                str(TINY["crop"])]
 
 
 @pytest.fixture(scope="session")

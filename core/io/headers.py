@@ -15,7 +15,8 @@ from typing import Any
 # Attributes of one file's encoding, not of the picture: never carried to another file.
 FILE_ATTRIBUTES = {"compression", "DateTime", "oiio:RowsPerChunk", "oiio:subimages", "oiio:BitsPerSample",
                    "openexr:lineOrder", "openexr:chunkCount", "planarconfig", "Orientation", "oiio:UnassociatedAlpha",
-                   "tiff:Compression", "tiff:PhotometricInterpretation", "tiff:RowsPerStrip", "tiff:PlanarConfiguration",
+                   "tiff:Compression", "tiff:PhotometricInterpretation", "tiff:RowsPerStrip",
+                   "tiff:PlanarConfiguration",
                    "png:compressionLevel", "jpeg:subsampling", "Compression", "ResolutionUnit", "XResolution",
                    "YResolution"}
 COLOUR_TAGS = {"oiio:ColorSpace", "colorInteropID"}  # true only of pixels encoded as the source's were

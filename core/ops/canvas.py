@@ -32,7 +32,8 @@ def pad_canvas(x: np.ndarray, left: int, right: int, top: int, bottom: int,
     if min(left, right, top, bottom) < 0:
         raise ParameterError("extend: padding must be 0 or more on every side")
     np_mode = {"mirror": "symmetric", "zero": "constant", "edge": "edge"}[mode]
-    out = np.pad(x, ((top, bottom), (left, right), (0, 0)), mode=np_mode).astype(np.float32)  # type: ignore[call-overload]
+    widths = ((top, bottom), (left, right), (0, 0))
+    out = np.pad(x, widths, mode=np_mode).astype(np.float32)  # type: ignore[call-overload]
     original = np.zeros(out.shape[:2], bool)
     original[top:top + x.shape[0], left:left + x.shape[1]] = True
     return out, original
@@ -84,7 +85,8 @@ def stitch_canvas(frames: Sequence[np.ndarray], layout: str = "row") -> tuple[np
     axis = 1 if layout == "row" else 0
     shapes = {f.shape for f in frames}
     if len(shapes) != 1:
-        raise ParameterError(f"stitch: frames differ in size ({', '.join(str(s[1]) + 'x' + str(s[0]) for s in shapes)})")
+        sizes = ", ".join(f"{s[1]}x{s[0]}" for s in shapes)
+        raise ParameterError(f"stitch: frames differ in size ({sizes})")
     size = frames[0].shape[axis]
     return np.concatenate(frames, axis=axis).astype(np.float32), [size * i for i in range(1, len(frames))]
 

@@ -246,8 +246,8 @@ def temporal_fill(target: np.ndarray, hole: np.ndarray, others: Sequence[tuple[n
     for frame, other_hole in others:
         if (taken >= sources).all():
             break
-        flow = complete_flow(dis.calc(grey, flow_grey(surround_fill(frame, other_hole)), None),  # type: ignore[call-overload]
-                             hole)
+        towards = flow_grey(surround_fill(frame, other_hole))
+        flow = complete_flow(dis.calc(grey, towards, None), hole)  # type: ignore[call-overload]
         mx, my = gx[ys, xs] + flow[ys, xs, 0], gy[ys, xs] + flow[ys, xs, 1]
         inside = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
         px, py = np.clip(np.round(mx).astype(int), 0, w - 1), np.clip(np.round(my).astype(int), 0, h - 1)

@@ -107,8 +107,9 @@ def train_prior(clips: list[np.ndarray], settings, progress=None, init_state: di
 
 
 def save_prior(path: str, settings, result, sources: list[dict], command: str, note: str | None = None) -> None:
-    """Write a prior: its weights (float16 where they fit) and, in the file's metadata, the manifest (sources, licences, how it was
-    made); a prior written into ``core/training/priors`` also gets the manifest as a JSON file beside it."""
+    """Write a prior: its weights (float16 where they fit) and, in the file's metadata, the manifest (sources,
+    licences, how it was made); a prior written into ``core/training/priors`` also gets the manifest as a JSON file
+    beside it."""
     from vsae.core.model.shot_model import ShotModel
 
     manifest = {"sources": sources, "settings": settings.to_dict(), "steps": result.steps,

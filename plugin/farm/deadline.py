@@ -1,7 +1,8 @@
 """Deadline 10: two jobs for its CommandLine plugin (or vsae's own plugin, ``deadline_plugin/VSAE``, which turns
 vsae's ``Progress: 42%`` lines into task progress), the render job dependent on the training job.
 
-    deadlinecommand -SubmitMultipleJobs -dependent -job train.job_info train.plugin_info -job render.job_info render.plugin_info
+    deadlinecommand -SubmitMultipleJobs -dependent -job train.job_info train.plugin_info \
+        -job render.job_info render.plugin_info
 
 The render job's frames are the node's output frames; Deadline cuts them into tasks of ``ChunkSize`` and puts each
 task's first and last frame where the arguments say ``<STARTFRAME>`` and ``<ENDFRAME>``.

@@ -20,7 +20,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def build_testhost(output: str, extra_flags: tuple = ()) -> str:
     """Compile the project's own OFX test host (testhost/testhost.cpp beside this file) to ``output``."""
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    compile_cpp([os.path.join(HERE, "testhost", "testhost.cpp")], output, ["-O1", "-g", "-pthread", *extra_flags, "-ldl"])
+    flags = ["-O1", "-g", "-pthread", *extra_flags, "-ldl"]
+    compile_cpp([os.path.join(HERE, "testhost", "testhost.cpp")], output, flags)
     return output
 
 

@@ -11,14 +11,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from tests.conftest import TINY
+from tests.conftest import TINY_OPTIONS
 from vsae.cli import main
 from vsae.plugin.farm import FarmJob, chunk_frames
 from vsae.plugin.farm.openjd import job_template, validate
 
 OPENJD = shutil.which("openjd", path=os.path.dirname(sys.executable)) or shutil.which("openjd")
-TRAINING = ["--steps", str(TINY["steps"]), "--k", str(TINY["k"]), "--batch", str(TINY["batch"]), "--crop",
-            str(TINY["crop"])]
 
 
 def test_chunks_cover_the_frames_in_order():
@@ -60,7 +58,7 @@ def test_the_whole_open_job_runs_here_and_renders_the_frames_a_single_render_mak
     """The farm's way (a training task, then chunks in their own processes, by `openjd run`) and one process
     rendering everything write the same bytes."""
     cache, job = tmp_path / "cache", tmp_path / "job"
-    retime = ["retime", tiny_shot["plates"], "--speed", "0.5", *TRAINING, "--cache", str(cache)]
+    retime = ["retime", tiny_shot["plates"], "--speed", "0.5", *TINY_OPTIONS, "--cache", str(cache)]
     assert main(["farm", "openjd", *retime, "-o", str(tmp_path / "farm" / "rt.####.exr"), "--chunk", "8",
                  "--job-dir", str(job)]) == 0
     run = subprocess.run([OPENJD, "run", str(job / "template.json"), "--step", "Render", "--run-dependencies"],
@@ -76,7 +74,7 @@ def test_the_whole_open_job_runs_here_and_renders_the_frames_a_single_render_mak
 
 def test_a_render_task_that_trains_reports_one_growing_percent(tiny_shot, cache_dir, tmp_path, capsys):
     """--progress plain, as a farm's log parser reads it: training is the task's first half, the render the rest."""
-    assert main(["retime", tiny_shot["plates"], "--speed", "0.5", *TRAINING, "--progress", "plain",
+    assert main(["retime", tiny_shot["plates"], "--speed", "0.5", *TINY_OPTIONS, "--progress", "plain",
                  "-o", str(tmp_path / "rt.####.exr")]) == 0
     percents = [int(line[len("Progress: "):-1]) for line in capsys.readouterr().out.splitlines()
                 if line.startswith("Progress: ")]
@@ -89,7 +87,7 @@ def test_training_by_steps_makes_the_same_model_in_separate_processes(tiny_shot,
     weights = []
     for run in ("a", "b"):
         cache = tmp_path / run
-        done = subprocess.run([sys.executable, "-m", "vsae.cli", "train", tiny_shot["plates"], *TRAINING, "--cache",
+        done = subprocess.run([sys.executable, "-m", "vsae.cli", "train", tiny_shot["plates"], *TINY_OPTIONS, "--cache",
                                str(cache)], capture_output=True, text=True)
         assert done.returncode == 0, done.stderr[-2000:]
         (entry,) = (cache / "models").iterdir()
@@ -104,6 +102,6 @@ def test_the_training_task_can_ask_for_data_parallel_processes(tiny_shot, tmp_pa
     from vsae.cli.farm import build_job
 
     farm = argparse.Namespace(backend="openjd", chunk=10, name=None, worker_command="vsae", train_processes=2)
-    node = build_parser().parse_args(["retime", tiny_shot["plates"], *TRAINING, "-o", str(tmp_path / "o.####.exr")])
+    node = build_parser().parse_args(["retime", tiny_shot["plates"], *TINY_OPTIONS, "-o", str(tmp_path / "o.####.exr")])
     job = build_job(farm, node)
     assert job.train[-2:] == ["--nproc", "2"] and job.train[:2] == ["vsae", "train"]

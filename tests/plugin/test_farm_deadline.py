@@ -6,12 +6,10 @@ import subprocess
 import sys
 import types
 
-from tests.conftest import TINY
+from tests.conftest import TINY_OPTIONS
 from vsae.cli import main
 from vsae.plugin.farm.deadline import PLUGIN_FOLDER
 
-TRAINING = ["--steps", str(TINY["steps"]), "--k", str(TINY["k"]), "--batch", str(TINY["batch"]), "--crop",
-            str(TINY["crop"])]
 
 
 def _fields(path):
@@ -31,7 +29,7 @@ def _as_deadline_runs(job_info, plugin_info):
 
 def test_deadline_jobs_run_task_by_task_render_what_one_process_renders(tiny_shot, tmp_path, capsys):
     cache, job = tmp_path / "cache", tmp_path / "job"
-    retime = ["retime", tiny_shot["plates"], "--speed", "0.5", *TRAINING, "--cache", str(cache)]
+    retime = ["retime", tiny_shot["plates"], "--speed", "0.5", *TINY_OPTIONS, "--cache", str(cache)]
     assert main(["farm", "deadline", *retime, "-o", str(tmp_path / "farm" / "rt.####.exr"), "--chunk", "10",
                  "--priority", "60", "--pool", "comp", "--job-dir", str(job)]) == 0
     assert "deadlinecommand -SubmitMultipleJobs -dependent -job" in capsys.readouterr().out

@@ -6,13 +6,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.conftest import TINY
+from tests.conftest import TINY_OPTIONS
 from vsae.cli import main
 
 pytest.importorskip("outline", reason="opencue-pyoutline is not installed (pip install -e '.[test]')")
 
-TRAINING = ["--steps", str(TINY["steps"]), "--k", str(TINY["k"]), "--batch", str(TINY["batch"]), "--crop",
-            str(TINY["crop"])]
 
 
 def _chunks(frame_range, size):
@@ -23,7 +21,7 @@ def _chunks(frame_range, size):
 
 def test_an_opencue_job_run_layer_by_layer_renders_what_one_process_renders(tiny_shot, tmp_path, capsys):
     cache, job = tmp_path / "cache", tmp_path / "job"
-    retime = ["retime", tiny_shot["plates"], "--speed", "0.5", *TRAINING, "--cache", str(cache)]
+    retime = ["retime", tiny_shot["plates"], "--speed", "0.5", *TINY_OPTIONS, "--cache", str(cache)]
     assert main(["farm", "opencue", *retime, "-o", str(tmp_path / "farm" / "rt.####.exr"), "--chunk", "10",
                  "--show", "testing", "--priority", "60", "--job-dir", str(job)]) == 0
     assert "opencue.api.launchSpec" in capsys.readouterr().out

@@ -38,7 +38,8 @@ def _spec(path):
 
 def test_retime_keeps_overscan_rate_colour_tag_and_gives_each_frame_its_own_timecode(tmp_path):
     plates = _plates(tmp_path / "plates")
-    assert main(["retime", plates, "--speed", "0.5", "--method", "blend", "-o", str(tmp_path / "out" / "rt.####.exr")]) == 0
+    out = str(tmp_path / "out" / "rt.####.exr")
+    assert main(["retime", plates, "--speed", "0.5", "--method", "blend", "-o", out]) == 0
     for n in (1001, 1002, 1003, 1007):
         spec = _spec(tmp_path / "out" / f"rt.{n}.exr")
         assert (spec.x, spec.y, spec.width, spec.height) == (-4, -4, 136, 72)
@@ -53,7 +54,8 @@ def test_retime_keeps_overscan_rate_colour_tag_and_gives_each_frame_its_own_time
 
 def test_a_png_written_from_linear_plates_drops_their_linear_colour_tag(tmp_path):
     plates = _plates(tmp_path / "plates")
-    assert main(["retime", plates, "--speed", "1", "--method", "blend", "-o", str(tmp_path / "out" / "rt.####.png")]) == 0
+    out = str(tmp_path / "out" / "rt.####.png")
+    assert main(["retime", plates, "--speed", "1", "--method", "blend", "-o", out]) == 0
     spec = _spec(tmp_path / "out" / "rt.1001.png")
     assert spec.getattribute("oiio:ColorSpace") != "lin_ap1_scene"
     assert spec.getattribute("studio:shot") == "sh010"
@@ -61,7 +63,8 @@ def test_a_png_written_from_linear_plates_drops_their_linear_colour_tag(tmp_path
 
 def test_vsae_info_reads_back_what_made_a_frame(tmp_path, capsys):
     plates = _plates(tmp_path / "plates")
-    assert main(["retime", plates, "--speed", "1", "--method", "blend", "-o", str(tmp_path / "out" / "rt.####.exr")]) == 0
+    out = str(tmp_path / "out" / "rt.####.exr")
+    assert main(["retime", plates, "--speed", "1", "--method", "blend", "-o", out]) == 0
     capsys.readouterr()
     assert main(["info", str(tmp_path / "out" / "rt.1002.exr")]) == 0
     header = json.loads(capsys.readouterr().out)["header"]

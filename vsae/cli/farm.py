@@ -10,7 +10,8 @@ import sys
 from vsae.errors import ParameterError
 
 BACKENDS = ("openjd", "deadline", "opencue")
-PROGRESS_FORMS = {"openjd": "openjd", "deadline": "plain", "opencue": "plain"}  # how each farm reads a task's progress from its log
+# How each farm reads a task's progress from its log.
+PROGRESS_FORMS = {"openjd": "openjd", "deadline": "plain", "opencue": "plain"}
 
 
 def _add_farm_options(p: argparse.ArgumentParser) -> None:
@@ -32,7 +33,7 @@ def _add_farm_options(p: argparse.ArgumentParser) -> None:
                    help="CommandLine (default: every Deadline has it) or VSAE (vsae's plugin: task progress from "
                         "vsae's lines; copy plugin/farm/deadline_plugin/VSAE into the repository's custom/plugins)")
     p.add_argument("--submit", action="store_true", help="hand the job to the farm when its client is here "
-                                                         "(deadline, deadlinecommand); else print how to")
+                                                         "(deadline, deadlinecommand, pycue); else print how to")
 
 
 def add_parsers(sub) -> None:

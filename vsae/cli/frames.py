@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 from vsae.errors import OutputError, ParameterError
-from vsae.cli.arguments import add_precision, add_shot, add_training, model_entry, plates_of, progress_bar, train_settings
+from vsae.cli.arguments import (add_precision, add_shot, add_training, model_entry, plates_of, progress_bar,
+                                train_settings)
 
 
 def add_parsers(sub) -> None:

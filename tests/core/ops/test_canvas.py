@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tests.standins import BlurModel
-from vsae.core.ops.canvas import (extend_seams, pad_canvas, reproject_canvas, seam_energy, seam_keep, stitch_canvas)
+from vsae.core.ops.canvas import extend_seams, pad_canvas, reproject_canvas, seam_energy, seam_keep, stitch_canvas
 from vsae.errors import ParameterError
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from vsae.core.ops.mask_propagate import (Propagation, PropagationSettings, boundary_f, jaccard, propagate_step,
-                                      refine_matte)
+                                          refine_matte)
 from vsae.errors import ParameterError
 
 
