@@ -54,11 +54,16 @@ class Frame:
 
 
 def parse_frames(text: str | None) -> list[int] | None:
-    """``"1001-1100x2"`` -> [1001, 1003, ...]; None stays None (all frames on disk)."""
+    """``"1001-1100x2"`` -> [1001, 1003, ...]; None stays None (all frames on disk). Ranges may be separated by
+    commas or by spaces, as Nuke writes them.
+
+    >>> parse_frames("1001-1003 1010")
+    [1001, 1002, 1003, 1010]
+    """
     if text is None or str(text).strip() == "":
         return None
     try:
-        frames = [int(f) for f in fileseq.FrameSet(str(text))]
+        frames = [int(f) for f in fileseq.FrameSet(",".join(str(text).split()))]
     except (fileseq.ParseException, ValueError, fileseq.MaxSizeException) as exc:
         raise ParameterError(f"--frames {text!r}: not a frame range (examples: 1001-1100, 1001-1100x2, 1,5,9)") from exc
     if not frames:

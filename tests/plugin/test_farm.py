@@ -105,3 +105,9 @@ def test_the_training_task_can_ask_for_data_parallel_processes(tiny_shot, tmp_pa
     node = build_parser().parse_args(["retime", tiny_shot["plates"], *TINY_OPTIONS, "-o", str(tmp_path / "o.####.exr")])
     job = build_job(farm, node)
     assert job.train[-2:] == ["--nproc", "2"] and job.train[:2] == ["vsae", "train"]
+
+
+def test_hyphenated_node_names_and_space_separated_ranges_as_nuke_writes_them(tiny_shot, cache_dir, capsys):
+    assert main(["clean-plate", tiny_shot["plates"], "--boxes", "10,10,30,30", "--print-range",
+                 "--render", "1001-1002 1005"]) == 0
+    assert json.loads(capsys.readouterr().out)["render"] == "1001-1002,1005"

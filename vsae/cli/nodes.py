@@ -19,7 +19,9 @@ def add_parsers(sub) -> None:
 
 def _add_node(sub, node) -> None:
     """A subcommand for a node: its parameters become options, typed and checked by the node's own Params."""
-    p = sub.add_parser(node.name, help=node.help, description=node.help)
+    hyphenated = node.name.replace("_", "-")  # clean-plate as well as clean_plate
+    p = sub.add_parser(node.name, help=node.help, description=node.help,
+                       aliases=[hyphenated] if hyphenated != node.name else [])
     add_shot(p)
     p.add_argument("-o", "--output", help="output pattern (out.####.exr); required unless --print-range")
     for clip in node.inputs[1:]:
