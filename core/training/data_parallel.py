@@ -17,19 +17,28 @@ One machine, two processes::
 Two farm machines with 16 processes each (run on both; the first's address is the rendezvous)::
 
     vsae train SHOT --steps 8000 --nproc 16 --nnodes 2 --rdzv-endpoint host1:29400 --rdzv-id shot010
+
+A farm cannot say in advance which machine will be the first, so its tasks meet through a file on storage every
+machine reaches (``vsae farm --train-machines``): machine 0 takes a free port and writes its address there, the
+others wait for it::
+
+    vsae train SHOT --steps 8000 --nnodes 2 --node-rank R --rdzv-file /studio/vsae-cache/rendezvous/job1.json
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from typing import Any
 
 import torch
 
-from vsae.errors import ParameterError
+from vsae.errors import ParameterError, TrainingError
 
 _announced = False
+# How long a machine waits for the others of its training (farm tasks start when a machine is free).
+RENDEZVOUS_TIMEOUT_S = 1800
 
 
 def world() -> tuple[int, int]:
@@ -209,17 +218,73 @@ def check_world(settings, frames: int) -> None:
         raise ParameterError(f"{frames} training frames for {size} processes: use --nproc {frames} or fewer")
 
 
+def publish_address(path: str) -> str:
+    """Machine 0 of a training that meets through ``path``: a free port on this machine, its HOST:PORT written
+    (atomically) to ``path`` for the others; returns it. ``VSAE_TRAIN_ADDRESS`` names this machine where its
+    host name is not how the others reach it."""
+    import socket
+
+    from vsae.core.io.output_files import write_text_atomic
+
+    host = os.environ.get("VSAE_TRAIN_ADDRESS") or socket.gethostname()
+    with socket.socket() as s:
+        s.bind(("", 0))
+        port = s.getsockname()[1]
+    address = f"{host}:{port}"
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    write_text_atomic(path, json.dumps({"address": address, "host": socket.gethostname(), "pid": os.getpid()}))
+    return address
+
+
+def read_address(path: str, timeout_s: float = RENDEZVOUS_TIMEOUT_S, poll_s: float = 1.0) -> str:
+    """The other machines: wait (up to ``timeout_s``) for machine 0 to write its address to ``path``."""
+    import time
+
+    end = time.monotonic() + timeout_s
+    while True:
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))  # a shared folder: no symlinks
+            with os.fdopen(fd) as fh:
+                address = json.load(fh)["address"]
+            if isinstance(address, str) and ":" in address:
+                return address
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            pass  # not written yet (written atomically, so never half-read)
+        except OSError as exc:
+            raise TrainingError(f"--rdzv-file {path}: cannot read it ({exc.strerror})") from None
+        if time.monotonic() > end:
+            raise TrainingError(f"--rdzv-file {path}: machine 0 of the training did not write its address within "
+                                f"{timeout_s:.0f} s (is its task running? a training on N machines needs N at once)")
+        time.sleep(poll_s)
+
+
 def launch(argv: list[str], nproc: int, nnodes: str = "1", node_rank: int | None = None,
-           rdzv_endpoint: str | None = None, rdzv_id: str = "vsae") -> int:
+           rdzv_endpoint: str | None = None, rdzv_id: str = "vsae", rdzv_file: str | None = None,
+           rdzv_timeout_s: float = RENDEZVOUS_TIMEOUT_S) -> int:
     """Start ``nproc`` processes on this machine (of ``nnodes`` machines) running ``vsae ARGV``; the exit code of
-    the first that failed, else 0. Each process gets an equal share of the machine's cores."""
+    the first that failed, else 0. Each process gets an equal share of the machine's cores.
+
+    The machines meet at ``rdzv_endpoint`` (HOST:PORT of one of them), or through ``rdzv_file``: machine
+    ``node_rank`` 0 publishes its address there and removes the file when the training ends."""
+    from torch.distributed import DistError
     from torch.distributed import run as torchrun
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.elastic.rendezvous import RendezvousError
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, cores // nproc)))  # torchrun would force 1 and warn
     args = ["--nproc-per-node", str(nproc), "--nnodes", str(nnodes)]
-    if rdzv_endpoint:
+    published = False
+    if rdzv_file:
+        if node_rank is None or str(nnodes) == "1":
+            raise ParameterError(f"--rdzv-file {rdzv_file}: needs --nnodes N (2 or more) and this machine's "
+                                 "--node-rank")
+        published = node_rank == 0
+        address = publish_address(rdzv_file) if published else read_address(rdzv_file, rdzv_timeout_s)
+        # Static: every machine's rank is the one it was given (the farm's task number), machine 0 hosts the store.
+        args += ["--rdzv-backend", "static", "--rdzv-endpoint", address, "--node-rank", str(node_rank),
+                 "--rdzv-id", rdzv_id, "--rdzv-conf", f"timeout={int(rdzv_timeout_s)}"]
+    elif rdzv_endpoint:
         args += ["--rdzv-backend", "c10d", "--rdzv-endpoint", rdzv_endpoint, "--rdzv-id", rdzv_id]
         if node_rank is not None:
             args += ["--node-rank", str(node_rank)]
@@ -234,5 +299,13 @@ def launch(argv: list[str], nproc: int, nnodes: str = "1", node_rank: int | None
     except ChildFailedError as exc:
         codes = [f.exitcode for f in exc.failures.values() if f.exitcode]
         return codes[0] if codes else 1
+    except (DistError, RendezvousError) as exc:  # the machines did not meet: no process started
+        where = f"--rdzv-file {rdzv_file}" if rdzv_file else f"--rdzv-endpoint {rdzv_endpoint}"
+        raise TrainingError(f"{where}: the {nnodes} machines of the training did not meet "
+                            f"({str(exc).splitlines()[0]})") from None
+    finally:
+        if published and rdzv_file:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(rdzv_file)
     return 0
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 FRAMES = "{frames}"  # stands for a chunk's frame range in ``FarmJob.render``
+RANK = "{rank}"  # stands for a training task's machine number (0 .. train_machines - 1) in ``FarmJob.train``
 
 
 @dataclass
@@ -22,7 +23,8 @@ class FarmJob:
     name: the job's name. train: the training command (argv), None when the render needs no model. render: the
     render command (argv) with ``FRAMES`` where a chunk's range goes. frames: every frame the render makes (a range
     text); chunk: frames a task; chunks: their range texts (``1001-1010``), one task each, in frame order.
-    environment: variables every task needs (a shared cache, thread counts).
+    environment: variables every task needs (a shared cache, thread counts). train_machines: training tasks that
+    run at once on that many machines and train one model together (``RANK`` in ``train`` is each one's number).
     """
 
     name: str
@@ -32,10 +34,15 @@ class FarmJob:
     chunk: int
     chunks: list[str]
     environment: dict[str, str] = field(default_factory=dict)
+    train_machines: int = 1
 
     def render_command(self, chunk: str) -> list[str]:
         """The render argv of one chunk."""
         return [chunk if word == FRAMES else word for word in self.render]
+
+    def train_command(self, rank: int) -> list[str]:
+        """The training argv of machine ``rank``."""
+        return [str(rank) if word == RANK else word for word in self.train or []]
 
 
 def chunk_frames(frames: Sequence[int], size: int) -> list[list[int]]:

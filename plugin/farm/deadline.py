@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from vsae.plugin.farm import FRAMES, FarmJob
+from vsae.plugin.farm import FRAMES, RANK, FarmJob
 
 PLUGINS = ("CommandLine", "VSAE")
 PLUGIN_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "deadline_plugin")
@@ -46,9 +46,12 @@ def job_files(job: FarmJob, frames: str, chunk: int, plugin: str = "CommandLine"
         common[f"EnvironmentKeyValue{i}"] = f"{key}={value}"
     files = {}
     if job.train is not None:
-        files["train.job_info"] = _info({**common, "Name": f"{job.name} (train)", "Frames": "0", "ChunkSize": "1"})
-        files["train.plugin_info"] = _info({"Executable": job.train[0],
-                                            "Arguments": " ".join(quote(w) for w in job.train[1:]),
+        # One task a training machine (its task number is its rank); a worker runs one task at a time.
+        files["train.job_info"] = _info({**common, "Name": f"{job.name} (train)",
+                                         "Frames": f"0-{job.train_machines - 1}" if job.train_machines > 1 else "0",
+                                         "ChunkSize": "1"})
+        train = [("<STARTFRAME>" if w == RANK else quote(w)) for w in job.train[1:]]
+        files["train.plugin_info"] = _info({"Executable": job.train[0], "Arguments": " ".join(train),
                                             "ShellExecute": "False"})
     render = [("<STARTFRAME>-<ENDFRAME>" if w == FRAMES else quote(w)) for w in job.render[1:]]
     files["render.job_info"] = _info({**common, "Name": f"{job.name} (render)", "Frames": frames,

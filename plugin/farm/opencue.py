@@ -12,10 +12,11 @@ import re
 import shlex
 import sys
 
-from vsae.plugin.farm import FRAMES, FarmJob
+from vsae.plugin.farm import FRAMES, RANK, FarmJob
 
 SPEC = "job.xml"
 CHUNK_RANGE = "#FRAME_START#-#FRAME_END#"
+FRAME = "#IFRAME#"  # a frame's number: a training machine's rank
 
 
 def _outline_module():
@@ -48,7 +49,8 @@ def job_spec(job: FarmJob, show: str, shot: str, user: str | None = None, priori
     render = Shell("render", command=[CHUNK_RANGE if w == FRAMES else shlex.quote(w) for w in job.render],
                    range=job.frames, chunk=job.chunk)
     if job.train is not None:
-        train = Shell("train", command=[shlex.quote(w) for w in job.train], range="1", chunk=1)
+        train = Shell("train", command=[FRAME if w == RANK else shlex.quote(w) for w in job.train],
+                      range=f"0-{job.train_machines - 1}" if job.train_machines > 1 else "1", chunk=1)
         ol.add_layer(train)
         render.depend_all(train)
     ol.add_layer(render)

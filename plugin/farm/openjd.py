@@ -11,7 +11,7 @@ import json
 import os
 from typing import Any
 
-from vsae.plugin.farm import FRAMES, FarmJob
+from vsae.plugin.farm import FRAMES, RANK, FarmJob
 
 SPECIFICATION = "jobtemplate-2023-09"
 TEMPLATE = "template.json"  # the names Deadline Cloud's job bundles use
@@ -26,7 +26,12 @@ def job_template(job: FarmJob) -> dict:
     """The job as an Open Job Description template (a dict, JSON-able)."""
     steps = []
     if job.train is not None:
-        steps.append({"name": "Train", "script": _action(job.train)})
+        train: dict[str, Any] = {"name": "Train", "script": _action(job.train)}
+        if job.train_machines > 1:  # one task a machine, all at once; each its own rank
+            rank = {"name": "Rank", "type": "INT", "range": list(range(job.train_machines))}
+            train["parameterSpace"] = {"taskParameterDefinitions": [rank]}
+            train["script"] = _action([("{{Task.Param.Rank}}" if word == RANK else word) for word in job.train])
+        steps.append(train)
     render = [("{{Task.Param.Frames}}" if word == FRAMES else word) for word in job.render]
     frames = {"name": "Frames", "type": "STRING", "range": list(job.chunks)}  # one task a chunk
     step: dict[str, Any] = {"name": "Render", "parameterSpace": {"taskParameterDefinitions": [frames]},

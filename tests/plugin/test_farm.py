@@ -97,14 +97,75 @@ def test_training_by_steps_makes_the_same_model_in_separate_processes(tiny_shot,
     assert all(torch.equal(weights[0][1][name], weights[1][1][name]) for name in weights[0][1])
 
 
-def test_the_training_task_can_ask_for_data_parallel_processes(tiny_shot, tmp_path):
+def _job(tiny_shot, tmp_path, processes=1, machines=1, options=TINY_OPTIONS):
     from vsae.cli import build_parser
     from vsae.cli.farm import build_job
 
-    farm = argparse.Namespace(backend="openjd", chunk=10, name=None, worker_command="vsae", train_processes=2)
-    node = build_parser().parse_args(["retime", tiny_shot["plates"], *TINY_OPTIONS, "-o", str(tmp_path / "o.####.exr")])
-    job = build_job(farm, node)
+    farm = argparse.Namespace(backend="openjd", chunk=10, name=None, worker_command="vsae", train_processes=processes,
+                              train_machines=machines)
+    node = build_parser().parse_args(["retime", tiny_shot["plates"], *options, "--cache", str(tmp_path / "cache"),
+                                      "-o", str(tmp_path / "o.####.exr")])
+    return build_job(farm, node)
+
+
+def test_the_training_task_can_ask_for_data_parallel_processes(tiny_shot, tmp_path):
+    job = _job(tiny_shot, tmp_path, processes=2)
     assert job.train[-2:] == ["--nproc", "2"] and job.train[:2] == ["vsae", "train"]
+
+
+def test_a_training_on_several_machines_is_one_task_a_machine_meeting_through_the_cache(tiny_shot, tmp_path):
+    pytest.importorskip("openjd.model")
+    options = ["--steps", "12", "--batch", "6"]
+    job = _job(tiny_shot, tmp_path, processes=2, machines=3, options=options)
+    assert job.train_machines == 3
+    words = job.train_command(2)
+    assert words[words.index("--nnodes") + 1:][:3] == ["3", "--node-rank", "2"]
+
+    def meeting(words):
+        return words[words.index("--rdzv-file") + 1]
+
+    assert meeting(words).startswith(str(tmp_path / "cache" / "rendezvous")) and meeting(words).endswith(".json")
+    assert meeting(words) != meeting(_job(tiny_shot, tmp_path, 2, 3, options).train_command(2))  # a file a job
+    train = job_template(job)["steps"][0]
+    assert validate(job_template(job))
+    assert train["parameterSpace"]["taskParameterDefinitions"] == [{"name": "Rank", "type": "INT", "range": [0, 1, 2]}]
+    assert "{{Task.Param.Rank}}" in train["script"]["actions"]["onRun"]["args"]
+
+
+@pytest.mark.parametrize("machines,batch,reason", [(2, "3", "--batch 3: must be a multiple of the 2 training"),
+                                                   (13, "26", "12 training frames for 13 training processes")])
+def test_a_training_that_cannot_split_is_refused_before_a_file_is_written(tiny_shot, tmp_path, capsys, machines,
+                                                                          batch, reason):
+    code = main(["farm", "openjd", "--job-dir", str(tmp_path / "job"), "--train-machines", str(machines),
+                 "retime", tiny_shot["plates"], "--steps", "12", "--batch", batch, "--cache", str(tmp_path / "c"),
+                 "-o", str(tmp_path / "rt.####.exr")])
+    assert code == 2 and reason in capsys.readouterr().err
+    assert not (tmp_path / "job").exists() and not (tmp_path / "c").exists()
+
+
+@pytest.mark.skipif(OPENJD is None, reason="openjd-cli is not installed (pip install -e '.[test]')")
+def test_two_training_tasks_on_two_workers_train_one_model_then_the_chunks_render(tiny_shot, tmp_path):
+    """Two `openjd run` sessions at once, one training task each (as two farm workers run them): they meet through
+    the cache, train one model under the key one process would use, and leave no meeting file behind."""
+    cache, job = tmp_path / "cache", tmp_path / "job"
+    retime = ["retime", tiny_shot["plates"], "--speed", "0.5", *TINY_OPTIONS, "--cache", str(cache)]
+    assert main(["farm", "openjd", *retime, "-o", str(tmp_path / "farm" / "rt.####.exr"), "--chunk", "12",
+                 "--train-machines", "2", "--job-dir", str(job)]) == 0
+    template = str(job / "template.json")
+    workers = [subprocess.Popen([OPENJD, "run", template, "--step", "Train", "-tp", f"Rank={rank}"],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for rank in (1, 0)]
+    for worker in workers:
+        out = worker.communicate(timeout=600)[0]
+        assert worker.returncode == 0, out[-3000:]
+    (entry,) = (cache / "models").iterdir()
+    assert json.loads((entry / "manifest.json").read_text())["metrics"]["processes"] == 2
+    assert list((cache / "rendezvous").iterdir()) == []
+    run = subprocess.run([OPENJD, "run", template, "--step", "Render"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert len(list((tmp_path / "farm").iterdir())) == 23
+    # One process trains the same key: the key says what the model is, not how many machines made it.
+    assert main(["train", tiny_shot["plates"], *TINY_OPTIONS, "--cache", str(tmp_path / "one")]) == 0
+    assert [p.name for p in (tmp_path / "one" / "models").iterdir()] == [entry.name]
 
 
 def test_hyphenated_node_names_and_space_separated_ranges_as_nuke_writes_them(tiny_shot, cache_dir, capsys):

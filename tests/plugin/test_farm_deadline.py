@@ -48,6 +48,17 @@ def test_deadline_jobs_run_task_by_task_render_what_one_process_renders(tiny_sho
         assert (tmp_path / "farm" / path.name).read_bytes() == path.read_bytes(), path.name
 
 
+def test_a_training_on_two_machines_is_two_tasks_whose_frame_is_the_rank(tiny_shot, tmp_path):
+    job = tmp_path / "job"
+    assert main(["farm", "deadline", "retime", tiny_shot["plates"], *TINY_OPTIONS, "--cache", str(tmp_path / "cache"),
+                 "-o", str(tmp_path / "rt.####.exr"), "--train-machines", "2", "--job-dir", str(job)]) == 0
+    train_job = _fields(job / "train.job_info")
+    assert (train_job["Frames"], train_job["ChunkSize"]) == ("0-1", "1")
+    commands = list(_as_deadline_runs(train_job, _fields(job / "train.plugin_info")))
+    assert [c[c.index("--node-rank") + 1] for c in commands] == ["0", "1"]
+    assert all(c[c.index("--nnodes") + 1] == "2" for c in commands)
+
+
 class _Event:
     def __init__(self):
         self.handlers = []

@@ -41,3 +41,13 @@ def test_an_opencue_job_run_layer_by_layer_renders_what_one_process_renders(tiny
     assert main([*retime, "--no-train", "-o", str(tmp_path / "single" / "rt.####.exr")]) == 0
     for path in sorted((tmp_path / "single").iterdir()):
         assert (tmp_path / "farm" / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_a_training_on_two_machines_is_a_layer_of_two_frames_whose_number_is_the_rank(tiny_shot, tmp_path):
+    job = tmp_path / "job"
+    assert main(["farm", "opencue", "retime", tiny_shot["plates"], *TINY_OPTIONS, "--cache", str(tmp_path / "cache"),
+                 "-o", str(tmp_path / "rt.####.exr"), "--train-machines", "2", "--job-dir", str(job)]) == 0
+    train = next(layer for layer in ET.parse(job / "job.xml").getroot().iter("layer") if layer.get("name") == "train")
+    assert (train.findtext("range"), train.findtext("chunk")) == ("0-1", "1")
+    words = shlex.split(train.findtext("cmd"))
+    assert words[words.index("--node-rank") + 1] == "#IFRAME#" and words[words.index("--nnodes") + 1] == "2"

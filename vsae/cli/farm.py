@@ -23,6 +23,10 @@ def _add_farm_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train-processes", type=int, default=1,
                    help="data-parallel training processes of the training task (its machine's cores or GPUs; the "
                         "model and its cache key are those of one process)")
+    p.add_argument("--train-machines", type=int, default=1,
+                   help="machines the training task runs on at once, data-parallel (default 1): that many training "
+                        "tasks meet through a file in the cache and train one model; they need that many free "
+                        "machines at once")
     p.add_argument("--priority", type=int, help="the job's priority (Deadline: 0-100; OpenCue)")
     p.add_argument("--show", default=os.environ.get("SHOW", "testing"),
                    help="OpenCue show (default: $SHOW, else testing)")
@@ -96,6 +100,30 @@ def _node_words(args, node, params: dict, cache: str) -> list[str]:
     return words
 
 
+def _data_parallel_words(farm, settings, frames: int, cache: str, rank: str) -> list[str]:
+    """The training task's data-parallel options: processes on its machine, and machines meeting through a file
+    in the cache (every task reaches it) named for this job alone."""
+    import uuid
+
+    processes, machines = farm.train_processes, farm.train_machines
+    if processes < 1 or machines < 1:
+        raise ParameterError(f"--train-processes {processes} --train-machines {machines}: expected 1 or more")
+    world = processes * machines
+    if world == 1:
+        return []
+    if settings.batch % world:
+        raise ParameterError(f"--batch {settings.batch}: must be a multiple of the {world} training processes "
+                             f"(--train-processes {processes} x --train-machines {machines})")
+    if frames < world:
+        raise ParameterError(f"{frames} training frames for {world} training processes: fewer processes")
+    words = ["--nproc", str(processes)] if processes > 1 else []
+    if machines > 1:
+        meeting = f"train-{uuid.uuid4().hex[:12]}"
+        words += ["--nnodes", str(machines), "--node-rank", rank, "--rdzv-id", meeting,
+                  "--rdzv-file", os.path.join(cache, "rendezvous", f"{meeting}.json")]
+    return words
+
+
 def build_job(farm, node_args):
     """The FarmJob of a parsed node command (``node_args``) and the farm options (``farm``). Everything is
     checked as the node command itself would check it before a file is written."""
@@ -104,7 +132,7 @@ def build_job(farm, node_args):
     from vsae.core.cache import ModelCache
     from vsae.core.io.sequence import open_shot, parse_frames
     from vsae.cli.arguments import train_settings
-    from vsae.plugin.farm import FRAMES, FarmJob, chunk_frames
+    from vsae.plugin.farm import FRAMES, RANK, FarmJob, chunk_frames
     from vsae.plugin.render_files import frame_plan, frame_range_text
 
     node = node_args.node
@@ -126,7 +154,8 @@ def build_job(farm, node_args):
                                 else (node_args.shot, node_args.frames))
         train = [*worker, "train", _path(plates), "--cache", cache, "--colorspace", node_args.colorspace, *progress,
                  *(["--frames", plate_frames] if plate_frames else []), *_training_words(node_args),
-                 *(["--nproc", str(farm.train_processes)] if farm.train_processes > 1 else [])]
+                 *_data_parallel_words(farm, settings, len(open_shot(plates, plate_frames, node_args.colorspace)),
+                                       cache, RANK)]
     frames = parse_frames(plan["render"]) or []
     # A stateful node (Mask Propagate) carries what it learnt from frame to frame: one task renders it whole.
     chunk = len(frames) if node.stateful else farm.chunk
@@ -134,7 +163,8 @@ def build_job(farm, node_args):
     render = [*worker, *_node_words(node_args, node, params, cache), *progress, "-o", _path(node_args.output),
               "--render", FRAMES, "--no-train"]
     name = farm.name or f"vsae {node.name} {os.path.basename(os.path.normpath(node_args.shot))}"
-    return FarmJob(name=name, train=train, render=render, frames=plan["render"], chunk=chunk, chunks=chunks)
+    return FarmJob(name=name, train=train, render=render, frames=plan["render"], chunk=chunk, chunks=chunks,
+                   train_machines=farm.train_machines if train else 1)
 
 
 def cmd_farm(args) -> int:

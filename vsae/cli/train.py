@@ -17,6 +17,11 @@ def add_parsers(sub) -> None:
     g.add_argument("--node-rank", type=int, help="this machine's number, 0 .. nnodes-1 (default: assigned)")
     g.add_argument("--rdzv-endpoint", help="HOST:PORT where the machines meet (the first machine's address)")
     g.add_argument("--rdzv-id", default="vsae", help="a name for this training, the same on every machine")
+    g.add_argument("--rdzv-file", help="instead of --rdzv-endpoint: a file every machine reaches (shared storage); "
+                                       "machine 0 (--node-rank 0) writes its address there, the others wait for it "
+                                       "(how vsae farm --train-machines meets)")
+    g.add_argument("--rdzv-timeout", type=float, default=None,
+                   help="seconds a machine waits for the others (default 1800)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("prior", help="train a prior that shots start from: a sequence's shots and/or procedural "
@@ -45,8 +50,13 @@ def cmd_train(args) -> int:
 
         train_settings(args)  # checked here, before any process starts
         open_shot(args.shot, args.frames, args.colorspace)
+        if args.rdzv_file and args.rdzv_endpoint:
+            raise ParameterError("--rdzv-file and --rdzv-endpoint: give one of them")
+        timeout = data_parallel.RENDEZVOUS_TIMEOUT_S if args.rdzv_timeout is None else args.rdzv_timeout
+        if timeout <= 0:
+            raise ParameterError(f"--rdzv-timeout {args.rdzv_timeout}: expected seconds above 0")
         return data_parallel.launch(args.argv, args.nproc, args.nnodes, args.node_rank, args.rdzv_endpoint,
-                                    args.rdzv_id)
+                                    args.rdzv_id, args.rdzv_file, timeout)
     report_trained(model_entry(args, train=True))
     return 0
 

@@ -62,3 +62,24 @@ def test_a_batch_that_does_not_split_is_refused_before_any_process_starts(tiny_s
     assert code == ParameterError.exit_code
     assert "--batch 3: must be a multiple of --nproc 2" in capfd.readouterr().err
     assert not (tmp_path / "c").exists()
+
+
+def test_machines_meeting_through_a_file_say_so_when_the_first_never_comes(tiny_shot, tmp_path, capfd):
+    meeting = str(tmp_path / "rendezvous" / "job.json")
+    common = ["train", tiny_shot["plates"], "--steps", "5", "--cache", str(tmp_path / "c"), "--nnodes", "2",
+              "--rdzv-file", meeting]
+    assert main([*common, "--rdzv-timeout", "1"]) == ParameterError.exit_code  # no --node-rank: refused at once
+    assert "needs --nnodes N (2 or more) and this machine's --node-rank" in capfd.readouterr().err
+    assert main([*common, "--node-rank", "1", "--rdzv-timeout", "1"]) == 5
+    assert "machine 0 of the training did not write its address within 1 s" in capfd.readouterr().err
+
+
+def test_the_first_machine_publishes_an_address_the_others_read(tmp_path, monkeypatch):
+    from vsae.core.training.data_parallel import publish_address, read_address
+
+    monkeypatch.setenv("VSAE_TRAIN_ADDRESS", "trainer-07.farm")
+    path = str(tmp_path / "rendezvous" / "job.json")
+    address = publish_address(path)
+    host, port = address.rsplit(":", 1)
+    assert host == "trainer-07.farm" and 0 < int(port) < 65536
+    assert read_address(path, timeout_s=1) == address
