@@ -57,7 +57,7 @@ def plugin_table() -> list[dict]:
             if automatic:
                 entry["default"] = ""
             else:
-                entry["default"] = p.default
+                entry["default"] = p.default if p.host_default is None else p.host_default
             if numeric and not automatic:
                 lo = p.minimum if p.minimum is not None else -1e7
                 hi = p.maximum if p.maximum is not None else 1e7

@@ -45,6 +45,7 @@ class Param:
     choices: tuple = ()
     label: str = ""
     spatial: bool = False  # pixels of the full-size frame (a length, or boxes in text): scaled in proxy renders
+    host_default: Any = None  # the default inside a host (OpenFX) where its conventions differ; None: ``default``
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -159,6 +160,11 @@ class NodeDefinition:
         """Whether rendering with these params asks for the shot model (override where a method does without):
         a file render finds or trains it before writing any frame."""
         return True
+
+    def scales_frame(self, params: dict) -> bool:
+        """Whether an output of another size than its source is the source scaled (override: Upres, Stretch), so
+        its header's windows scale with it; else it is a new canvas with a window of its own."""
+        return False
 
     def output_frames(self, params: dict, source_frames: Sequence[int]) -> Sequence[int]:
         """The frame numbers this node renders (a list, or a range), given the main input's frames. Default: the

@@ -111,10 +111,13 @@ def render_to_files(node: NodeDefinition, params: dict, seq, output_pattern: str
     for clip in extra.values():  # mattes and keys lie on the source's pixels
         clip.check_sizes(size)
     node.check_inputs(params, context, *size)
-    if node.uses_model(params):
-        context.shot_model()  # found, or trained, before any frame is written
     provenance = {"vsae:version": __version__, "vsae:node": node.name,
                   "vsae:parameters": json.dumps(params, sort_keys=True, default=str)}
+    if node.uses_model(params):
+        model = context.shot_model()  # found, or trained, before any frame is written
+        if model.meta.get("key"):  # the model that made the frames: its cache key and how it was trained
+            provenance["vsae:model"] = str(model.meta["key"])
+            provenance["vsae:training"] = json.dumps(model.meta.get("settings", {}), sort_keys=True, default=str)
     start = time.monotonic()
     for i, frame in enumerate(wanted):
         out = node.render(frame, params, context)
@@ -122,7 +125,8 @@ def render_to_files(node: NodeDefinition, params: dict, seq, output_pattern: str
         ref = node.frames_needed(frame, params, context.source_frames).get("source", [frame])[0]
         source = context.fetch("source", ref)
         if source.header is not None:
-            out = dataclasses.replace(out, header=rendered_header(source.header, source.size, out.size, frame - ref))
+            out = dataclasses.replace(out, header=rendered_header(source.header, source.size, out.size, frame - ref,
+                                                                      scaled=node.scales_frame(params)))
         write_image(paths[frame], out, pixel_type=depth, colorspace=seq.colorspace, provenance=provenance)
         if progress is not None:
             spent = time.monotonic() - start

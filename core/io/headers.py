@@ -60,16 +60,20 @@ def apply_header(spec, header: FrameHeader, encoding: str) -> None:
 
 
 def rendered_header(source: FrameHeader, source_size: tuple[int, int], size: tuple[int, int],
-                    frames_later: int) -> FrameHeader:
+                    frames_later: int, scaled: bool = False) -> FrameHeader:
     """The header of a frame rendered at ``size`` (width, height) from a source frame of ``source_size`` whose
-    header is ``source``, ``frames_later`` frames after it (its timecode moves on by as many frames)."""
+    header is ``source``, ``frames_later`` frames after it (its timecode moves on by as many frames). A frame of
+    another size is the source ``scaled`` (both windows scale with it, each axis by its own factor: Upres,
+    Stretch), else a new canvas (its own window at the display's origin: Extend, Stitch, review sheets)."""
     origin, display = source.origin, source.display
     if size != source_size:
         sx, sy = size[0] / source_size[0], size[1] / source_size[1]
-        if abs(sx - sy) < 1e-6 and display is not None:  # scaled whole: both windows scale
+        if scaled:
             origin = (round(origin[0] * sx), round(origin[1] * sy))
-            display = (round(display[0] * sx), round(display[1] * sy), round(display[2] * sx), round(display[3] * sy))
-        else:  # a new canvas: its own window, at the display's origin
+            if display is not None:
+                display = (round(display[0] * sx), round(display[1] * sy), round(display[2] * sx),
+                           round(display[3] * sy))
+        else:
             origin = (display[0], display[1]) if display is not None else (0, 0)
             display = (origin[0], origin[1], size[0], size[1])
     attributes = dict(source.attributes)

@@ -106,11 +106,20 @@ def box_at(track: list[tuple[int | None, Box]], frame: float) -> Box:
     raise AssertionError("unreachable")
 
 
-def boxes_hole(tracks, frame: int, height: int, width: int) -> np.ndarray:
-    """(H, W) bool: the union of every track's box at ``frame``; a box wholly outside the frame is an error."""
+BOX_ORIGINS = ("top-left", "bottom-left")
+
+
+def boxes_hole(tracks, frame: int, height: int, width: int, origin: str = "top-left") -> np.ndarray:
+    """(H, W) bool: the union of every track's box at ``frame``; a box wholly outside the frame is an error.
+    origin: where the boxes' y is measured from: ``top-left`` (image rows) or ``bottom-left`` (Nuke's and
+    OpenFX's convention, y up)."""
+    if origin not in BOX_ORIGINS:
+        raise ParameterError(f"box origin {origin!r}: expected one of {', '.join(BOX_ORIGINS)}")
     hole = np.zeros((height, width), bool)
     for i, track in enumerate(tracks):
         x0, y0, x1, y1 = box_at(track, frame)
+        if origin == "bottom-left":
+            y0, y1 = height - y1, height - y0
         if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
             raise ParameterError(f"box {i + 1} at frame {frame} ({x0:g},{y0:g},{x1:g},{y1:g}): outside the "
                                  f"{width}x{height} frame")

@@ -117,6 +117,9 @@ class StretchNode(NodeDefinition):
         return (params["width"] or max(16, round(width * params["scale_x"])),
                 params["height"] or max(16, round(height * params["scale_y"])))
 
+    def scales_frame(self, params: dict) -> bool:
+        return params["result"] == "result"  # before_after is a review sheet
+
     def output_window(self, params: dict, width: int, height: int) -> tuple[int, int, int, int]:
         return _with_before((0, 0, *self.size(params, width, height)), params)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vsae.core.ops.clean_plate import FILLS, parse_boxes
+from vsae.core.ops.clean_plate import BOX_ORIGINS, FILLS, parse_boxes
 from vsae.errors import ParameterError
 from vsae.plugin.node import ClipInput, NodeDefinition, Param, RenderContext
 
@@ -20,8 +20,11 @@ class CleanPlateNode(NodeDefinition):
               ClipInput("matte", "the hole as a matte (its alpha, or its grey level)", optional=True, is_matte=True))
     params = (
         Param("boxes", "string", "",
-              "boxes x0,y0,x1,y1 in pixels from the top-left, keyed as frame:x0,y0,x1,y1; ... and several joined "
+              "boxes x0,y0,x1,y1 in pixels (y from box_origin), keyed as frame:x0,y0,x1,y1; ... and several joined "
               "by | (or a file holding that text)", spatial=True),
+        Param("box_origin", "choice", "top-left", "where the boxes' y is measured from: top-left (image rows) or "
+              "bottom-left (Nuke's and OpenFX's convention, y up; the default inside a host)", choices=BOX_ORIGINS,
+              host_default="bottom-left"),
         Param("grow", "int", 4, "grow the hole by this many pixels (negative shrinks it)", minimum=-256, maximum=256,
               display_min=-32, display_max=64, spatial=True),
         Param("feather", "float", 2.0, "soft edge outside the hole, in pixels", minimum=0.0, maximum=512.0,
@@ -57,7 +60,8 @@ class CleanPlateNode(NodeDefinition):
         from vsae.core.ops.clean_plate import boxes_hole, matte_from_frame
 
         tracks = parse_boxes(params["boxes"])
-        hole = boxes_hole(tracks, frame, height, width) if tracks else np.zeros((height, width), bool)
+        hole = (boxes_hole(tracks, frame, height, width, params["box_origin"]) if tracks
+                else np.zeros((height, width), bool))
         if connected:
             hole |= matte_from_frame(context.fetch("matte", frame), f"matte frame {frame}", height, width) >= 0.5
         return hole
@@ -69,7 +73,7 @@ class CleanPlateNode(NodeDefinition):
         if not tracks and not context.has_input("matte"):
             raise ParameterError("clean_plate: nothing to remove: give boxes or connect a matte")
         for frame in context.source_frames if tracks else ():
-            boxes_hole(tracks, frame, height, width)  # a box wholly outside the frame is named here
+            boxes_hole(tracks, frame, height, width, params["box_origin"])  # a box wholly outside is named here
 
     def uses_model(self, params: dict) -> bool:
         return params["iterations"] > 0

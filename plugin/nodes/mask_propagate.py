@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vsae.core.ops.clean_plate import parse_boxes
+from vsae.core.ops.clean_plate import BOX_ORIGINS, parse_boxes
 from vsae.errors import InputError, ParameterError
 from vsae.plugin.node import ClipInput, NodeDefinition, Param, RenderContext
 
@@ -30,8 +30,11 @@ class MaskPropagateNode(NodeDefinition):
     params = (
         Param("key_frames", "string", "", "frames of the keys input holding a matte, e.g. 1001,1050 "
               "(default: the shot's first frame)"),
-        Param("boxes", "string", "", "key boxes instead of mattes: frame:x0,y0,x1,y1; ... (pixels, top-left origin)",
-              spatial=True),
+        Param("boxes", "string", "", "key boxes instead of mattes: frame:x0,y0,x1,y1; ... (pixels, y from "
+              "box_origin)", spatial=True),
+        Param("box_origin", "choice", "top-left", "where the boxes' y is measured from: top-left (image rows) or "
+              "bottom-left (Nuke's and OpenFX's convention, y up; the default inside a host)", choices=BOX_ORIGINS,
+              host_default="bottom-left"),
         Param("radius", "int", 12, "search window half-size in code cells (x stride pixels)", minimum=1, maximum=64,
               display_min=2, display_max=32),
         Param("stride", "int", 4, "pixels per code cell", minimum=1, maximum=16, display_min=2, display_max=8),
@@ -85,7 +88,8 @@ class MaskPropagateNode(NodeDefinition):
         from vsae.core.ops.clean_plate import boxes_hole, matte_from_frame
 
         if params["boxes"]:
-            matte = boxes_hole(parse_boxes(params["boxes"]), frame, height, width).astype(np.float32)
+            matte = boxes_hole(parse_boxes(params["boxes"]), frame, height, width,
+                               params["box_origin"]).astype(np.float32)
         else:
             if not context.has_input("keys"):
                 raise ParameterError("mask_propagate: connect the keys input (keyed mattes) or give key boxes")

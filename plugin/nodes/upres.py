@@ -41,6 +41,9 @@ class UpresNode(NodeDefinition):
         h = params["height"] or round(height * params["factor"])
         return w, h
 
+    def scales_frame(self, params: dict) -> bool:
+        return True
+
     def output_window(self, params: dict, width: int, height: int) -> tuple[int, int, int, int]:
         return (0, 0, *self.output_size(params, width, height))
 

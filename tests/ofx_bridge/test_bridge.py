@@ -116,6 +116,8 @@ class Bridge:
             params, frames = CASES[node]
             out = os.path.join(self.root, "cli", node, "o.####.exr")
             options = [x for k, v in params.items() for x in (f"--{k.replace('_', '-')}", v)]
+            if "boxes" in params:  # a host's boxes are in its own coordinates, y up: the CLI's option for the same
+                options += ["--box-origin", "bottom-left"]
             plates = ["--plates", self.plates] if node == "upres" else []
             assert main([node, self.source(node), *TINY, *plates, "--no-train", "-o", out, "--depth", "float",
                          "--render", ",".join(map(str, frames)), *options]) == 0

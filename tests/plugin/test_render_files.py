@@ -2,11 +2,21 @@
 studio's own attributes, and say what made them."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 
 import numpy as np
 import OpenImageIO as oiio
+import pytest
 
+from tests.conftest import TINY_OPTIONS
 from vsae.cli import main
+
+
+OIIOTOOL = shutil.which("oiiotool", path=os.path.dirname(sys.executable)) or shutil.which("oiiotool")
+AP1 = (0.713, 0.293, 0.165, 0.830, 0.128, 0.044, 0.32168, 0.33767)  # ACEScg's primaries and white
 
 
 def _plates(folder, frames=range(1001, 1005)):
@@ -21,6 +31,7 @@ def _plates(folder, frames=range(1001, 1005)):
         spec.attribute("FramesPerSecond", oiio.TypeDesc("int[2]"), (24, 1))
         spec.attribute("smpte:TimeCode", oiio.TypeTimeCode, (0x01000000 + (n - 1001), 0))
         spec.attribute("oiio:ColorSpace", "ACEScg")
+        spec.attribute("chromaticities", oiio.TypeDesc("float[8]"), AP1)
         spec.attribute("studio:shot", "sh010")
         out = oiio.ImageOutput.create(str(folder / f"plate.{n}.exr"))
         out.open(str(folder / f"plate.{n}.exr"), spec)
@@ -71,3 +82,49 @@ def test_vsae_info_reads_back_what_made_a_frame(tmp_path, capsys):
     assert header["data_origin"] == [-4, -4] and header["display_window"] == [0, 0, 128, 64]
     assert header["attributes"]["vsae:node"] == "retime"
     assert json.loads(header["attributes"]["vsae:parameters"])["method"] == "blend"
+
+
+# Each node's options, and its output's (data window x, y, w, h; display window w, h): overscan processed with the
+# picture, both windows scaled by Upres and Stretch, a new canvas at the display's origin for Extend and Stitch.
+EVERY_NODE = {
+    "retime": (["--speed", "0.5"], (-4, -4, 136, 72, 128, 64)),
+    "upres": (["--factor", "2", "--iterations", "1"], (-8, -8, 272, 144, 256, 128)),
+    "clean_plate": (["--boxes", "40,20,60,40", "--iterations", "1"], (-4, -4, 136, 72, 128, 64)),
+    "mask_propagate": (["--boxes", "1001:40,20,60,40", "--result", "cutout"], (-4, -4, 136, 72, 128, 64)),
+    "extend": (["--right", "16", "--iterations", "1"], (0, 0, 152, 72, 152, 72)),
+    "stretch": (["--scale-x", "2", "--iterations", "1"], (-8, -4, 272, 72, 256, 64)),
+    "stitch": (["--offsets", "0,1", "--iterations", "1"], (0, 0, 272, 72, 272, 72)),
+}
+
+
+@pytest.fixture(scope="module")
+def overscan(tmp_path_factory):
+    """The plates, and a cache where the first node's render trains the tiny model every node then uses."""
+    folder = tmp_path_factory.mktemp("overscan")
+    return _plates(folder / "plates"), folder / "cache"
+
+
+@pytest.mark.parametrize("node", list(EVERY_NODE))
+def test_every_node_keeps_the_plate_header_and_records_the_model_that_made_the_frame(node, overscan, tmp_path):
+    plates, cache = overscan
+    options, (x, y, width, height, full_width, full_height) = EVERY_NODE[node]
+    out = str(tmp_path / "out" / "f.####.exr")
+    assert main([node, plates, *options, *TINY_OPTIONS, "--cache", str(cache), "--render", "1002", "-o", out]) == 0
+    spec = _spec(tmp_path / "out" / "f.1002.exr")
+    assert (spec.x, spec.y, spec.width, spec.height, spec.full_width, spec.full_height) == \
+        (x, y, width, height, full_width, full_height)
+    assert tuple(spec.getattribute("FramesPerSecond")) == (24, 1)
+    assert spec.getattribute("smpte:TimeCode")[0] == 0x01000001  # frame 1002's own (Retime's too)
+    assert np.allclose(spec.getattribute("chromaticities"), AP1)
+    assert spec.getattribute("oiio:ColorSpace") == "lin_ap1_scene"
+    assert spec.getattribute("studio:shot") == "sh010"
+    assert spec.getattribute("vsae:node") == node
+    key = spec.getattribute("vsae:model")
+    assert (cache / "models" / key / "manifest.json").exists()
+    assert json.loads(spec.getattribute("vsae:training"))["steps"] == 12
+    if node == "upres" and OIIOTOOL:  # what a pipeline's own tools show of the same frame
+        info = subprocess.run([OIIOTOOL, "--info", "-v", str(tmp_path / "out" / "f.1002.exr")], capture_output=True,
+                              text=True, check=True).stdout
+        for line in ("pixel data origin: x=-8, y=-8", "full/display size: 256 x 128", "FramesPerSecond: 24, 1",
+                     "smpte:TimeCode: 01:00:00:01", 'studio:shot: "sh010"', f'vsae:model: "{key}"'):
+            assert line in info, line

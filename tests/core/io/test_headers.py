@@ -23,7 +23,9 @@ def test_same_size_keeps_the_windows_and_moves_the_timecode_to_its_own_frame():
 
 
 def test_a_scaled_frame_scales_both_windows_and_a_new_canvas_gets_its_own():
-    up = rendered_header(PLATE, (136, 72), (272, 144), 0)
+    up = rendered_header(PLATE, (136, 72), (272, 144), 0, scaled=True)
     assert (up.origin, up.display) == ((-8, -8), (0, 0, 256, 128))
+    stretched = rendered_header(PLATE, (136, 72), (272, 72), 0, scaled=True)  # each axis by its own factor
+    assert (stretched.origin, stretched.display) == ((-8, -4), (0, 0, 256, 64))
     wide = rendered_header(PLATE, (136, 72), (200, 72), 0)
     assert (wide.origin, wide.display) == ((0, 0), (0, 0, 200, 72))

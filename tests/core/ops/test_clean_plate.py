@@ -43,6 +43,14 @@ def test_a_box_outside_the_frame_is_an_error_naming_box_and_frame():
         boxes_hole(tracks, 1011, 64, 96)
 
 
+def test_boxes_measured_from_the_bottom_left_as_nuke_and_openfx_measure_them():
+    top_left = boxes_hole(parse_boxes("10,4,30,20"), 1001, 64, 96)
+    bottom_left = boxes_hole(parse_boxes("10,44,30,60"), 1001, 64, 96, origin="bottom-left")  # y up from the bottom
+    assert top_left.sum() == 320 and np.array_equal(top_left, bottom_left)
+    with pytest.raises(ParameterError, match="box origin 'centre'"):
+        boxes_hole(parse_boxes("10,4,30,20"), 1001, 64, 96, origin="centre")
+
+
 def test_grow_and_feather():
     hole = np.zeros((40, 40), bool)
     hole[15:25, 15:25] = True
