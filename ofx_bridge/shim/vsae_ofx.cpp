@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/mman.h>
@@ -192,6 +193,98 @@ bool privateFolder(const std::string &folder, std::string &error) {
   return true;
 }
 
+// ---- finding the render server ----------------------------------------------------------------------------------
+// Nothing about the Python that built the bundle is compiled in, so a bundle can move (shared storage, another
+// machine). The server command is found when a render first needs it: $VSAE_SERVE_COMMAND (a shell command line),
+// else $VSAE_PYTHON (that Python runs -m vsae.cli serve), else the bundle's Contents/Resources/vsae_server.conf
+// (`vsae install ofx` writes it: a python= or command= line), else `vsae serve` from $PATH.
+struct ServerCommand {
+  std::vector<std::string> argv;
+  std::string from;  // where it was found, for messages
+};
+
+std::string envText(const char *name) {
+  const char *v = getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+std::string trim(const std::string &text) {
+  const size_t a = text.find_first_not_of(" \t\r\n");
+  if (a == std::string::npos) return std::string();
+  return text.substr(a, text.find_last_not_of(" \t\r\n") - a + 1);
+}
+
+std::string bundleConfigPath() {
+  Dl_info info;
+  if (!dladdr(reinterpret_cast<void *>(&envText), &info) || !info.dli_fname) return std::string();
+  std::string binary = info.dli_fname;  // .../vsae.ofx.bundle/Contents/Linux-x86-64/vsae.ofx
+  size_t slash = binary.rfind('/');
+  if (slash == std::string::npos) return std::string();
+  slash = binary.rfind('/', slash - 1);
+  if (slash == std::string::npos) return std::string();
+  return binary.substr(0, slash) + "/Resources/vsae_server.conf";
+}
+
+std::string findOnPath(const std::string &name) {
+  const std::string path = envText("PATH");
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string folder = path.substr(start, end - start);
+    if (!folder.empty()) {
+      const std::string candidate = folder + "/" + name;
+      if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    }
+    start = end + 1;
+  }
+  return std::string();
+}
+
+ServerCommand shellCommand(const std::string &line, const std::string &from) {
+  return ServerCommand{{"/bin/sh", "-c", "exec " + line}, from};
+}
+
+ServerCommand pythonCommand(const std::string &python, const std::string &from) {
+  return ServerCommand{{python, "-m", "vsae.cli", "serve"}, from};
+}
+
+bool findServerCommand(ServerCommand &command, std::string &error) {
+  if (const std::string line = trim(envText("VSAE_SERVE_COMMAND")); !line.empty()) {
+    command = shellCommand(line, "$VSAE_SERVE_COMMAND");
+    return true;
+  }
+  if (const std::string python = trim(envText("VSAE_PYTHON")); !python.empty()) {
+    command = pythonCommand(python, "$VSAE_PYTHON");
+    return true;
+  }
+  const std::string config = bundleConfigPath();
+  if (FILE *fh = config.empty() ? nullptr : fopen(config.c_str(), "r")) {
+    char buf[4096];
+    bool found = false;
+    while (!found && fgets(buf, sizeof buf, fh)) {
+      const std::string line = trim(buf);
+      const size_t eq = line.find('=');
+      if (line.empty() || line[0] == '#' || eq == std::string::npos) continue;
+      const std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
+      if (value.empty()) continue;
+      if (key == "command") command = shellCommand(value, config), found = true;
+      if (key == "python") command = pythonCommand(value, config), found = true;
+    }
+    fclose(fh);
+    if (found) return true;
+  }
+  if (const std::string vsae = findOnPath("vsae"); !vsae.empty()) {
+    command = ServerCommand{{vsae, "serve"}, "$PATH"};
+    return true;
+  }
+  error = "cannot find the vsae render server: set VSAE_PYTHON (a Python with vsae installed) or "
+          "VSAE_SERVE_COMMAND, or run `vsae install ofx` again (it writes " +
+          (config.empty() ? std::string("the bundle's Contents/Resources/vsae_server.conf") : config) +
+          "), or put vsae on PATH";
+  return false;
+}
+
 // A connection to the render server; closed on destruction.
 class Connection {
  public:
@@ -304,16 +397,26 @@ class Connection {
   }
 
   static bool spawnServer(const std::string &path, std::string &error) {
+    ServerCommand command;
+    if (!findServerCommand(command, error)) return false;
     const std::string folder = folderOf(path);
     mkdir(folder.c_str(), 0700);
     const std::string log = folder + "/serve.log";
     std::vector<char *> argv;
-    for (const char *const *a = kServerArgv; *a; ++a) argv.push_back(const_cast<char *>(*a));
+    for (std::string &a : command.argv) argv.push_back(&a[0]);
     argv.push_back(nullptr);
+    // A failed exec writes its errno here; a successful one closes the pipe (close-on-exec) with nothing written.
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) {
+      error = std::string("cannot start the vsae render server: ") + strerror(errno);
+      return false;
+    }
     // Everything the child needs is prepared above: between fork and exec only async-signal-safe calls.
     pid_t child = fork();
     if (child < 0) {
       error = std::string("cannot start the vsae render server: ") + strerror(errno);
+      ::close(report[0]);
+      ::close(report[1]);
       return false;
     }
     if (child == 0) {
@@ -326,12 +429,27 @@ class Connection {
         dup2(out, 1);
         dup2(out, 2);
       }
-      for (int fd = 3; fd < 1024; ++fd) ::close(fd);  // none of the host's files leak into the server
+      for (int fd = 3; fd < 1024; ++fd)  // none of the host's files leak into the server
+        if (fd != report[1]) ::close(fd);
       execv(argv[0], argv.data());
+      const int failure = errno;
+      ssize_t written = write(report[1], &failure, sizeof failure);
+      (void)written;
       _exit(127);
     }
+    ::close(report[1]);
     int status = 0;
     while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    int failure = 0;
+    ssize_t got;
+    while ((got = read(report[0], &failure, sizeof failure)) < 0 && errno == EINTR) {
+    }
+    ::close(report[0]);
+    if (got == static_cast<ssize_t>(sizeof failure)) {
+      error = "cannot start the vsae render server " + command.argv[0] + " (from " + command.from + "): " +
+              strerror(failure);
+      return false;
     }
     return true;
   }

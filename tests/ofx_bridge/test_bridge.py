@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -357,13 +358,68 @@ def test_a_stopped_server_leaves_no_shared_memory(bridge, tmp_path):
 
 
 def test_install_places_and_removes_the_bundle(bridge, tmp_path, capsys):
-    from vsae.ofx_bridge.bundle import BINARY, BUNDLE
+    from vsae.ofx_bridge.bundle import BINARY, BUNDLE, SERVER_CONFIG
 
     dest = tmp_path / "OFX" / "Plugins"
     for _ in range(2):  # idempotent: the second install replaces the first whole
         assert main(["install", "ofx", "--dest", str(dest)]) == 0
         assert os.path.isfile(dest / BUNDLE / BINARY)
     assert sorted(os.listdir(dest)) == [BUNDLE]
+    assert f"python={os.path.abspath(sys.executable)}" in (dest / BUNDLE / SERVER_CONFIG).read_text()
+    assert main(["install", "ofx", "--dest", str(dest), "--serve-command", "rez env vsae -- vsae serve"]) == 0
+    assert "command=rez env vsae -- vsae serve" in (dest / BUNDLE / SERVER_CONFIG).read_text()
     assert main(["install", "ofx", "--dest", str(dest), "--uninstall"]) == 0
     assert os.listdir(dest) == []
     assert f"installed {dest / BUNDLE}" in capsys.readouterr().out
+    assert main(["install", "ofx", "--dest", str(tmp_path / "other"), "--python", "/opt/nowhere/python3"]) == 5
+    assert "--python /opt/nowhere/python3: not an executable file here" in capsys.readouterr().err
+    assert not (tmp_path / "other").exists()
+
+
+def test_the_bundle_holds_no_path_of_the_python_that_built_it(bridge):
+    from vsae.ofx_bridge.bundle import BINARY
+
+    with open(os.path.join(bridge.host.bundle, BINARY), "rb") as fh:
+        binary = fh.read()
+    assert os.path.abspath(sys.executable).encode() not in binary and os.path.realpath(sys.executable).encode() \
+        not in binary
+
+
+def test_a_moved_bundle_finds_its_server_by_variable_config_file_or_path(bridge, tmp_path):
+    """A bundle built in one folder and copied to another (shared storage, another machine), then rendering."""
+    from vsae.ofx_bridge.bundle import BUNDLE, SERVER_CONFIG, server_config
+
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(bridge.host.bundle, moved / BUNDLE)
+    config = moved / BUNDLE / SERVER_CONFIG
+    config.unlink()
+    started = []
+
+    def render(**env):
+        socket_path = str(tmp_path / f"sock{len(started)}" / "serve.sock")  # a server of its own each time
+        started.append(socket_path)
+        run = bridge.run("retime", render=[1002], env={"OFX_PLUGIN_PATH": str(moved), "PATH": "/usr/bin:/bin",
+                                                       "VSAE_SOCKET": socket_path, **env})
+        _stop_server(socket_path)
+        return run
+
+    run = render()  # nothing says where vsae is
+    assert run.returncode == 1
+    assert any("cannot find the vsae render server: set VSAE_PYTHON" in m and str(config) in m
+               for m in run.messages), run.lines
+    run = render(VSAE_PYTHON="/opt/nowhere/python3")
+    assert any("cannot start the vsae render server /opt/nowhere/python3 (from $VSAE_PYTHON): No such file" in m
+               for m in run.messages), run.lines
+    for how, env in (("variable", {"VSAE_PYTHON": sys.executable}),
+                     ("command", {"VSAE_SERVE_COMMAND": f"'{sys.executable}' -m vsae.cli serve"}),
+                     ("config file", {}),
+                     ("PATH", {"PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin"})):
+        if how == "config file":
+            config.write_text(server_config(sys.executable))
+        if how == "PATH":
+            config.unlink()
+            if not os.path.exists(os.path.join(os.path.dirname(sys.executable), "vsae")):
+                continue  # vsae not installed as a command beside this Python
+        run = render(**env)
+        assert run.returncode == 0, (how, run.lines)
+        _assert_same_pixels(run.outputs[1002], bridge.cli("retime")[1002])

@@ -15,6 +15,10 @@ def add_parsers(sub) -> None:
     p.add_argument("target", choices=("ofx",))
     p.add_argument("--dest", help="plug-in folder (default: first of $OFX_PLUGIN_PATH, else /usr/OFX/Plugins)")
     p.add_argument("--uninstall", action="store_true", help="remove the bundle instead")
+    p.add_argument("--python", help="the Python the plug-ins start the render server with (default: this one); "
+                                    "written to the bundle's Contents/Resources/vsae_server.conf")
+    p.add_argument("--serve-command", help="instead of --python: a shell command line that starts the server "
+                                           "(e.g. 'rez env vsae -- vsae serve')")
     p.set_defaults(func=cmd_install)
 
     p = sub.add_parser("demo", help="generate a procedural shot, train on it, write reconstructions + contact sheet")
@@ -34,7 +38,7 @@ def cmd_serve(args) -> int:
 def cmd_install(args) -> int:
     from vsae.ofx_bridge.bundle import install
 
-    path = install(args.dest, uninstall=args.uninstall)
+    path = install(args.dest, uninstall=args.uninstall, python=args.python, serve_command=args.serve_command)
     print(f"removed {path}" if args.uninstall else f"installed {path}")
     return 0
 
