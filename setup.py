@@ -36,7 +36,6 @@ setup(
         "numpy>=1.23",
         "opencv-python-headless>=4.8",
         "onnx>=1.15",
-        "onnxruntime>=1.17",
         "OpenImageIO>=2.5",
         "fileseq>=2.0",
         "safetensors>=0.4",
@@ -46,6 +45,8 @@ setup(
         "xxhash>=3.0",
     ],
     extras_require={
+        # ONNX Runtime's CPU and GPU builds install the same module and cannot live side by side: pick one extra.
+        "cpu": ["onnxruntime>=1.17"],
         "gpu": ["onnxruntime-gpu>=1.17"],
         # PySide6 6.12.0 drops a reference to None on every call that returns nothing (Python 3.11 then aborts
         # at exit): tests/plugin/qt checks for it.

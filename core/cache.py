@@ -103,11 +103,12 @@ class CacheEntry:
                                  f"remove the entry with `vsae cache rm {self.key}` and train again")
             _VERIFIED[stamp] = sums[name]
 
-    def load_model(self, backend: str = "auto", precision: str = "fp32"):
+    def load_model(self, backend: str = "auto", precision: str = "fp32", device: str = "auto"):
         from vsae.core.model.shot_model import ONNX_GRAPHS, ShotModel
 
         self.verify([WEIGHTS] + [f"{g}.onnx" for g in ONNX_GRAPHS])
-        return ShotModel.load(self.weights_path, onnx_dir=self.path, backend=backend, precision=precision)
+        return ShotModel.load(self.weights_path, onnx_dir=self.path, backend=backend, precision=precision,
+                              device=device)
 
     def load_latents(self) -> tuple[list[int], np.ndarray]:
         """Frame numbers and their latents (N, 12k, h, w) float32, as computed when the model was trained."""

@@ -62,11 +62,12 @@ def resolve_entry(ref: ModelRef, cache, train: bool = True, progress=None):
 
 
 def resolve(ref: ModelRef, cache=None, train: bool = True, backend: str = "auto", precision: str = "fp32",
-            progress=None):
-    """The ``ShotModel`` of ``ref``, loaded for ``backend`` (auto, torch, onnx) at ``precision`` (fp32, bf16).
+            progress=None, device: str = "auto"):
+    """The ``ShotModel`` of ``ref``, loaded for ``backend`` (auto, torch, onnx) at ``precision`` (fp32, bf16) on
+    ``device`` (auto, cpu, cuda, cuda:N).
 
     cache: a ``ModelCache``, or None for the user's ($VSAE_CACHE or the platform's cache folder)."""
     from vsae.core.cache import ModelCache
 
     entry = resolve_entry(ref, cache if cache is not None else ModelCache(None), train=train, progress=progress)
-    return entry.load_model(backend=backend, precision=precision)
+    return entry.load_model(backend=backend, precision=precision, device=device)

@@ -11,4 +11,4 @@ fi
 # torch first and pinned: this release resolves to the CPU wheel; an unpinned torch would pull a multi-GB CUDA
 # build. For a GPU machine install a CUDA torch yourself first; this line then leaves it alone if it is 2.13.0.
 .venv/bin/python -m pip install -q --disable-pip-version-check "torch==2.13.0"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,qt]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[cpu,test,qt]"

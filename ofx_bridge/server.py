@@ -127,7 +127,8 @@ class RenderServer:
                     ref = ModelRef(shot=shot, frames=plate_frames or None, settings=settings)
                 try:
                     model = resolve(ref, ModelCache(None), train=request.train, backend="auto",
-                                    precision=os.environ.get("VSAE_RENDER_PRECISION", "fp32"))
+                                    precision=os.environ.get("VSAE_RENDER_PRECISION", "fp32"),
+                                    device=os.environ.get("VSAE_DEVICE", "auto"))
                 except ModelNotFound as exc:
                     if model_key:
                         raise

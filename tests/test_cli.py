@@ -193,3 +193,25 @@ def test_explore_reports_and_writes_a_summary_and_a_loop(tiny_shot, cache_dir, t
     assert read_image(summary).rgb.shape == (128, 3 * 256, 3)  # three medoids at 128 high
     assert read_image(loop.replace("####", "0010")).rgb.shape == (64, 128, 3)
     assert not (tmp_path / "loop" / "loop.0011.png").exists()
+
+
+def test_info_backends_says_what_is_here_and_what_a_render_would_use(capsys):
+    assert main(["info", "--backends"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report) >= {"torch", "onnxruntime", "render", "warnings"}
+    assert "CPUExecutionProvider" in report["onnxruntime"]["providers"]
+    assert report["render"]["backend"] in ("onnx", "torch")
+    assert main(["info", "--backends", "--device", "cpu"]) == 0
+    assert json.loads(capsys.readouterr().out)["render"] == {"backend": "onnx", "providers": ["CPUExecutionProvider"]}
+    assert main(["info"]) == 2 and "name a shot or a frame, or ask for --backends" in capsys.readouterr().err
+
+
+def test_a_gpu_that_is_not_here_is_refused_before_anything_trains(tiny_shot, tmp_path, capsys):
+    import torch
+
+    if torch.cuda.device_count() > 7:
+        pytest.skip("this machine has a GPU number 7")
+    code = main(["retime", tiny_shot["plates"], *TINY, "--device", "cuda:7", "--cache", str(tmp_path / "cache"),
+                 "-o", str(tmp_path / "out" / "rt.####.exr")])
+    assert code == 4 and "--device cuda:7" in capsys.readouterr().err
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "out").exists()

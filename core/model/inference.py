@@ -33,12 +33,87 @@ def model_from(shot_model: ModelSource | None, needed_by: str) -> Any:
     return shot_model()
 
 
-def onnx_providers() -> list[str]:
-    """Execution providers in order of preference: CUDA when onnxruntime-gpu finds a GPU, then CPU."""
+def parse_device(device: str) -> tuple[str, int | None]:
+    """``auto``, ``cpu``, ``cuda`` or ``cuda:N`` as (kind, index).
+
+    >>> parse_device("cuda:1"), parse_device("auto")
+    (('cuda', 1), ('auto', None))
+    """
+    text = (device or "auto").strip().lower()
+    kind, _, index = text.partition(":")
+    if kind in ("auto", "cpu") and not index:
+        return kind, None
+    if kind == "cuda" and (not index or index.isdigit()):
+        return "cuda", int(index) if index else None
+    raise ParameterError(f"--device {device!r}: expected auto, cpu, cuda or cuda:N")
+
+
+def onnx_providers(device: str = "auto") -> list:
+    """ONNX Runtime's execution providers for ``device``, in order of preference: auto: CUDA when onnxruntime-gpu
+    finds a GPU, then CPU; cpu: the CPU alone; cuda[:N]: that GPU (BackendError when ONNX Runtime has no CUDA)."""
     import onnxruntime as ort
 
+    kind, index = parse_device(device)
     available = ort.get_available_providers()
+    if kind == "cpu":
+        return ["CPUExecutionProvider"]
+    if kind == "cuda":
+        if "CUDAExecutionProvider" not in available:
+            raise BackendError(f"--device {device}: ONNX Runtime has no CUDA here (providers: {', '.join(available)};"
+                               " pip install vsae[gpu] in place of vsae[cpu])")
+        return [("CUDAExecutionProvider", {"device_id": index or 0}), "CPUExecutionProvider"]
     return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+
+
+def torch_device(device: str = "auto"):
+    """The torch device for ``device``: auto: the current GPU when torch sees one, else the CPU. BackendError for a
+    GPU torch does not see."""
+    import torch
+
+    kind, index = parse_device(device)
+    if kind == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if kind == "cpu":
+        return torch.device("cpu")
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if (index or 0) >= count:
+        raise BackendError(f"--device {device}: torch sees {count} CUDA device{'s' if count != 1 else ''} "
+                           f"(torch {torch.__version__})")
+    return torch.device("cuda", index or 0)
+
+
+def backends_report(device: str = "auto") -> dict:
+    """What this machine offers for inference, and what a render on ``device`` would use (``vsae info
+    --backends``): torch and its CUDA devices, ONNX Runtime's package(s) and providers, warnings."""
+    from importlib import metadata
+
+    report: dict[str, Any] = {"device": device, "warnings": []}
+    try:
+        import torch
+
+        cuda = torch.cuda.is_available()
+        report["torch"] = {"version": torch.__version__, "cuda": cuda,
+                           "devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+                           if cuda else []}
+    except ImportError:
+        report["torch"] = None
+    packages = {}
+    for name in ("onnxruntime", "onnxruntime-gpu"):
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    if len(packages) > 1:  # one module, two packages: whichever installed last won, the other is broken
+        report["warnings"].append("onnxruntime and onnxruntime-gpu are both installed and share one module: "
+                                  "pip uninstall -y onnxruntime onnxruntime-gpu, then install vsae[cpu] or vsae[gpu]")
+    try:
+        import onnxruntime as ort
+
+        report["onnxruntime"] = {"packages": packages, "version": ort.__version__,
+                                 "providers": ort.get_available_providers()}
+    except ImportError:
+        report["onnxruntime"] = None
+    return report
 
 
 def onnx_threads() -> int:
@@ -53,8 +128,8 @@ def onnx_threads() -> int:
         raise BackendError(f"OMP_NUM_THREADS={value!r}: expected a whole number of threads") from None
 
 
-def onnx_session(path: str):
-    """An ONNX Runtime session for one graph, full graph optimisation, on ``onnx_providers()``."""
+def onnx_session(path: str, device: str = "auto"):
+    """An ONNX Runtime session for one graph, full graph optimisation, on ``onnx_providers(device)``."""
     try:
         import onnxruntime as ort
     except ImportError as exc:
@@ -62,8 +137,9 @@ def onnx_session(path: str):
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.intra_op_num_threads = onnx_threads()
+    providers = onnx_providers(device)
     try:
-        return ort.InferenceSession(path, sess_options=opts, providers=onnx_providers())
+        return ort.InferenceSession(path, sess_options=opts, providers=providers)
     except Exception as exc:  # onnxruntime raises its own exception types
         raise BackendError(f"{path}: cannot load ONNX graph ({exc})") from exc
 

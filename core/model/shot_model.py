@@ -29,7 +29,10 @@ class ShotModel:
     """
 
     def __init__(self, config, state: dict, meta: dict | None = None, onnx_dir: str | None = None,
-                 backend: str = "auto", precision: str = "fp32"):
+                 backend: str = "auto", precision: str = "fp32", device: str = "auto"):
+        from vsae.core.model.inference import parse_device
+
+        parse_device(device)  # auto, cpu, cuda or cuda:N
         if backend not in BACKENDS:
             raise BackendError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
         if precision not in PRECISIONS:
@@ -43,6 +46,7 @@ class ShotModel:
         self.meta = meta or {}
         self.onnx_dir = onnx_dir
         self.backend = backend
+        self.device = device
         self._torch = None
         self._device = None
         self._ort: dict = {}
@@ -62,7 +66,7 @@ class ShotModel:
 
     @classmethod
     def load(cls, path: str, onnx_dir: str | None = None, backend: str = "auto",
-             precision: str = "fp32") -> ShotModel:
+             precision: str = "fp32", device: str = "auto") -> ShotModel:
         from safetensors import SafetensorError, safe_open
         from safetensors.torch import load_file
 
@@ -75,7 +79,7 @@ class ShotModel:
             config = ModelConfig(**json.loads(header["vsae_config"]))
         except (OSError, SafetensorError, KeyError, ValueError) as exc:
             raise CacheError(f"{path}: not a vsae model file ({exc})") from exc
-        return cls(config, state, json.loads(header.get("vsae_meta", "{}")), onnx_dir, backend, precision)
+        return cls(config, state, json.loads(header.get("vsae_meta", "{}")), onnx_dir, backend, precision, device)
 
     # --- backends -------------------------------------------------------------------------------------------------
 
@@ -93,27 +97,7 @@ class ShotModel:
     def _resolve_auto(self) -> str:
         onnx_dir = self.onnx_dir or ""
         has_graphs = bool(onnx_dir) and all(os.path.exists(os.path.join(onnx_dir, f"{g}.onnx")) for g in ONNX_GRAPHS)
-        try:
-            import torch
-        except ImportError:
-            torch = None  # type: ignore[assignment]  # (absent: ONNX Runtime alone)
-        if self.precision == "bf16":
-            if torch is None:
-                raise BackendError("precision bf16 needs torch, which is not installed")
-            return "torch"
-        if has_graphs:
-            from vsae.core.model.inference import onnx_providers
-
-            try:
-                providers = onnx_providers()
-            except ImportError:
-                providers = None
-            if providers is not None and (
-                    "CUDAExecutionProvider" in providers or torch is None or not torch.cuda.is_available()):
-                return "onnx"
-        if torch is not None:
-            return "torch"
-        raise BackendError("no inference backend: install torch, or onnxruntime and export the model's graphs")
+        return choose_backend(self.device, self.precision, has_graphs)
 
     def torch_module(self):
         """The eval-mode torch module (built on first use)."""
@@ -124,7 +108,9 @@ class ShotModel:
 
             module = ShotAutoencoder(self.config)
             module.load_state_dict(self.state)
-            self._device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+            from vsae.core.model.inference import torch_device
+
+            self._device = torch_device(self.device)
             self._torch = module.eval().to(self._device, memory_format=torch.channels_last)
         return self._torch
 
@@ -134,7 +120,7 @@ class ShotModel:
 
             if not self.onnx_dir:
                 raise BackendError("backend onnx: this model has no exported ONNX graphs (run `vsae export`)")
-            self._ort[graph] = onnx_session(os.path.join(self.onnx_dir, f"{graph}.onnx"))
+            self._ort[graph] = onnx_session(os.path.join(self.onnx_dir, f"{graph}.onnx"), self.device)
         return self._ort[graph]
 
     def _run(self, graph: str, x: np.ndarray) -> np.ndarray:
@@ -186,3 +172,66 @@ class ShotModel:
         if pending:
             out.append(self.encode(np.stack(pending))[0])
         return np.concatenate(out)
+
+
+def choose_backend(device: str = "auto", precision: str = "fp32", has_graphs: bool = True) -> str:
+    """The backend ``auto`` stands for (``ShotModel.resolved_backend``) on ``device`` at ``precision``, for a model
+    whose ONNX graphs are exported (``has_graphs``) or not."""
+    try:
+        import torch
+    except ImportError:
+        torch = None  # type: ignore[assignment]  # (absent: ONNX Runtime alone)
+    if precision == "bf16":
+        if torch is None:
+            raise BackendError("precision bf16 needs torch, which is not installed")
+        return "torch"
+    from vsae.core.model.inference import onnx_providers, parse_device
+
+    kind, _ = parse_device(device)
+    if has_graphs:
+        try:
+            import onnxruntime
+
+            cuda_here = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+        except ImportError:
+            cuda_here = None
+        if cuda_here is not None:
+            if kind == "cpu" or (kind == "cuda" and cuda_here):
+                return "onnx"
+            if kind == "auto" and (cuda_here or torch is None or not torch.cuda.is_available()):
+                return "onnx"
+    if torch is not None:
+        return "torch"
+    if kind == "cuda":
+        onnx_providers(device)  # says why ONNX Runtime cannot run there
+    raise BackendError("no inference backend: install torch, or onnxruntime and export the model's graphs")
+
+
+def would_run_on(device: str = "auto", precision: str = "fp32") -> dict:
+    """What a render of a cached model (graphs exported) asked to run on ``device`` would use: {"backend": "onnx",
+    "providers": [...]} or {"backend": "torch", "device": "cuda:0"}; {"error": why} when it cannot."""
+    from vsae.core.model.inference import onnx_providers, torch_device
+
+    try:
+        backend = choose_backend(device, precision, has_graphs=True)
+        if backend == "onnx":
+            return {"backend": "onnx", "providers": [p if isinstance(p, str) else p[0] for p in onnx_providers(device)]}
+        return {"backend": "torch", "device": str(torch_device(device))}
+    except BackendError as exc:
+        return {"error": str(exc)}
+
+
+def check_device(device: str = "auto", backend: str = "auto", precision: str = "fp32") -> None:
+    """BackendError (ParameterError for a malformed name) when a render on ``device`` with ``backend`` could not
+    run here: called before anything is trained or written."""
+    from vsae.core.model.inference import onnx_providers, parse_device, torch_device
+
+    parse_device(device)
+    if backend == "torch":
+        torch_device(device)
+    elif backend == "onnx":
+        onnx_providers(device)
+    else:
+        found = would_run_on(device, precision)
+        if "error" in found:
+            raise BackendError(found["error"])

@@ -16,9 +16,10 @@ def add_progress(p: argparse.ArgumentParser) -> None:
                         "$VSAE_PROGRESS: bar on a terminal, else json)")
 
 
-def add_shot(p: argparse.ArgumentParser) -> None:
+def add_shot(p: argparse.ArgumentParser, required: bool = True) -> None:
     add_progress(p)  # every command that reads a shot may train or render for long
-    p.add_argument("shot", help="sequence (shot.####.exr, shot.%%04d.exr), folder, or movie file")
+    p.add_argument("shot", nargs=None if required else "?",
+                   help="sequence (shot.####.exr, shot.%%04d.exr), folder, or movie file")
     p.add_argument("--frames", help="frames of the shot (the model trains on them): 1001-1100, 1001-1100x2 "
                                     "(default: all)")
     p.add_argument("--cache", help="model cache folder (default: $VSAE_CACHE or the user cache folder)")
@@ -27,7 +28,13 @@ def add_shot(p: argparse.ArgumentParser) -> None:
                         "colour space (needs $OCIO); outputs are written the same way")
 
 
-def add_precision(p: argparse.ArgumentParser) -> None:
+def add_inference(p: argparse.ArgumentParser) -> None:
+    """How a command runs the shot model: backend, precision and device."""
+    p.add_argument("--backend", default="auto", choices=("auto", "onnx", "torch"),
+                   help="auto (default): ONNX Runtime where it is the faster, else torch")
+    p.add_argument("--device", default=os.environ.get("VSAE_DEVICE", "auto"),
+                   help="auto (default, or $VSAE_DEVICE: a GPU when one is usable, else the CPU), cpu, cuda or "
+                        "cuda:N (that GPU, for torch and ONNX Runtime alike); `vsae info --backends` lists them")
     p.add_argument("--render-precision", default=os.environ.get("VSAE_RENDER_PRECISION", "fp32"),
                    choices=("fp32", "bf16"),
                    help="torch inference precision: fp32 (default, or $VSAE_RENDER_PRECISION: the same pixels on "

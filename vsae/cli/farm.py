@@ -83,7 +83,7 @@ def _node_words(args, node, params: dict, cache: str) -> list[str]:
             words += [f"--{clip.name.replace('_', '-')}", _path(spec)]
     if args.plates:
         words += ["--plates", _path(args.plates)] + (["--plate-frames", args.plate_frames] if args.plate_frames else [])
-    words += ["--backend", args.backend, "--render-precision", args.render_precision]
+    words += ["--backend", args.backend, "--render-precision", args.render_precision, "--device", args.device]
     if args.depth:
         words += ["--depth", args.depth]
     for param in node.params:

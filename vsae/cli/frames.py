@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from vsae.errors import OutputError, ParameterError
-from vsae.cli.arguments import (add_precision, add_shot, add_training, model_entry, plates_of, progress_bar,
+from vsae.cli.arguments import (add_inference, add_shot, add_training, model_entry, plates_of, progress_bar,
                                 train_settings)
 
 
@@ -22,8 +22,7 @@ def add_parsers(sub) -> None:
                        help="output pattern (out.####.exr)" if name == "reconstruct" else "output .npy file")
         p.add_argument("--render", help="frames to process (default: --frames); may include frames never trained on")
         p.add_argument("--no-train", action="store_true", help="fail if the model is not cached instead of training")
-        p.add_argument("--backend", default="auto", choices=("auto", "onnx", "torch"))
-        add_precision(p)
+        add_inference(p)
         if name == "reconstruct":
             p.add_argument("--iterations", type=int, default=1, help="reprojection iterations (default 1)")
             p.add_argument("--depth", choices=("uint8", "uint16", "half", "float"),
@@ -35,11 +34,13 @@ def add_parsers(sub) -> None:
 
 def cmd_reconstruct(args) -> int:
     from vsae.core.model.inference import reconstruct
+    from vsae.core.model.shot_model import check_device
     from vsae.core.io.sequence import Frame, open_shot, output_paths, write_image
 
     if args.iterations < 1:
         raise ParameterError(f"--iterations {args.iterations}: must be at least 1")
     train_settings(args)
+    check_device(args.device, args.backend, args.render_precision)  # before anything trains or is written
     seq = open_shot(args.shot, args.render or args.frames, args.colorspace)
     paths = output_paths(args.output, seq.frames, [seq] + ([plates_of(args)] if args.render else []))
     seq.check_sizes()
@@ -47,7 +48,7 @@ def cmd_reconstruct(args) -> int:
         for number in seq.frames:
             seq.read(number, keep_extra=True)
     entry = model_entry(args, train=not args.no_train, end=0.5)  # training is the task's first half
-    model = entry.load_model(backend=args.backend, precision=args.render_precision)
+    model = entry.load_model(backend=args.backend, precision=args.render_precision, device=args.device)
     progress = progress_bar(args, "reconstruct", total=len(seq))
     start = time.monotonic()
     for i, number in enumerate(seq.frames):
@@ -73,13 +74,16 @@ def cmd_encode(args) -> int:
     out = args.output
     if not out.lower().endswith(".npy"):
         raise OutputError(f"-o {out}: latents are written as .npy (their frame numbers go beside, in .json)")
+    from vsae.core.model.shot_model import check_device
+
     sidecar = os.path.splitext(out)[0] + ".json"
     train_settings(args)
+    check_device(args.device, args.backend, args.render_precision)  # before anything trains or is written
     seq = open_shot(args.shot, args.render or args.frames, args.colorspace)
     check_outputs([out, sidecar], [seq] + ([plates_of(args)] if args.render else []))
     seq.check_sizes()
     entry = model_entry(args, train=not args.no_train)
-    model = entry.load_model(backend=args.backend, precision=args.render_precision)
+    model = entry.load_model(backend=args.backend, precision=args.render_precision, device=args.device)
     latents = model.encode_batches(frame_to_working(seq.read(n).rgb) for n in seq.frames)
     write_atomic(out, lambda tmp: np.save(tmp, latents.astype(np.float32), allow_pickle=False))
     with_frames = {"model": entry.key, "frames": seq.frames, "shape": list(latents.shape)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 from vsae.errors import ParameterError
 from vsae.cli.arguments import add_shot, add_training, model_entry, train_settings
@@ -17,9 +18,13 @@ def add_parsers(sub) -> None:
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("info", help="frames, size, first frame's header (with what made it) and cached model of a "
-                                    "shot or frame")
-    add_shot(p)
+                                    "shot or frame; --backends: the inference backends and devices here")
+    add_shot(p, required=False)
     add_training(p)
+    p.add_argument("--backends", action="store_true",
+                   help="print torch's and ONNX Runtime's devices and providers, and what a render would use")
+    p.add_argument("--device", default=os.environ.get("VSAE_DEVICE", "auto"),
+                   help="--backends: the device a render would be asked for (default auto, or $VSAE_DEVICE)")
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("cache", help="list, show, remove, clean or verify cached models")
@@ -57,6 +62,10 @@ def cmd_info(args) -> int:
     from vsae.core.cache import ModelCache
     from vsae.core.io.sequence import open_shot
 
+    if args.backends:
+        return _print_backends(args.device)
+    if not args.shot:
+        raise ParameterError("info: name a shot or a frame, or ask for --backends")
     seq = open_shot(args.shot, args.frames, args.colorspace)
     w, h = seq.size
     info = {"shot": seq.label, "frames": f"{seq.frames[0]}-{seq.frames[-1]}", "count": len(seq), "size": [w, h]}
@@ -70,6 +79,20 @@ def cmd_info(args) -> int:
     if entry:
         info["metrics"] = entry.manifest.get("metrics")
     print(json.dumps(info, indent=2))
+    return 0
+
+
+def _print_backends(device: str) -> int:
+    """Which backends and devices this machine offers, and what ``auto`` picks for a model with exported graphs."""
+    from vsae.core.model.inference import backends_report, parse_device
+    from vsae.core.model.shot_model import would_run_on
+
+    parse_device(device)
+    report = backends_report(device)
+    report["render"] = would_run_on(device)
+    print(json.dumps(report, indent=2))
+    for warning in report["warnings"]:
+        print(f"vsae: warning: {warning}", file=sys.stderr)
     return 0
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from vsae.errors import ParameterError
-from vsae.cli.arguments import (add_precision, add_shot, add_training, model_entry, plates_of, progress_bar,
+from vsae.cli.arguments import (add_inference, add_shot, add_training, model_entry, plates_of, progress_bar,
                                 task_progress, train_settings)
 
 
@@ -34,8 +34,7 @@ def _add_node(sub, node) -> None:
     p.add_argument("--print-range", action="store_true",
                    help="print the output frame range, the frames --render would make and the source frames they "
                         "read, as JSON, and stop: nothing is trained, read or written (for farm submitters)")
-    p.add_argument("--backend", default="auto", choices=("auto", "onnx", "torch"))
-    add_precision(p)
+    add_inference(p)
     p.add_argument("--depth", choices=("uint8", "uint16", "half", "float"), help="output depth (default: input's)")
     g = p.add_argument_group(f"{node.name} parameters")
     for param in node.params:
@@ -56,6 +55,9 @@ def cmd_node(args) -> int:
     node = args.node
     params = node.resolve({p.name: getattr(args, f"param_{p.name}") for p in node.params})
     train_settings(args)  # training parameters checked before anything is read or written
+    from vsae.core.model.shot_model import check_device
+
+    check_device(args.device, args.backend, args.render_precision)
     seq = open_shot(args.shot, args.frames, args.colorspace)
     extra = {}
     for clip in node.inputs[1:]:
@@ -76,7 +78,7 @@ def cmd_node(args) -> int:
 
     def shot_model():  # called once, and only by renders that need the model
         entry = model_entry(plates, train=not args.no_train, end=0.5)  # training is the task's first half
-        return entry.load_model(backend=args.backend, precision=args.render_precision)
+        return entry.load_model(backend=args.backend, precision=args.render_precision, device=args.device)
 
     progress = progress_bar(args, node.name)
     written = render_to_files(node, params, seq, args.output, shot_model, frames=frames, depth=args.depth,

@@ -96,3 +96,43 @@ def test_bf16_precision_is_close_to_fp32_and_fp32_is_the_default(model):
     assert np.abs(a - b).max() < 0.05
     with pytest.raises(BackendError, match="precision 'fp16': expected one of fp32, bf16"):
         ShotModel.load(f"{model}/weights.safetensors", precision="fp16")
+
+
+def test_every_exported_graph_says_what_it_takes_and_which_model_it_is(model, tmp_path):
+    import onnxruntime as ort
+
+    m = ShotModel.load(f"{model}/weights.safetensors")
+    m.meta = {"key": "0123abcd", "source": "sh010.####.exr"}
+    export_onnx(m, str(tmp_path))
+    metas = {}
+    for graph in ("encoder", "decoder", "reproject"):
+        session = ort.InferenceSession(str(tmp_path / f"{graph}.onnx"), providers=["CPUExecutionProvider"])
+        metas[graph] = session.get_modelmeta().custom_metadata_map  # what any ONNX tool reads, no vsae needed
+    for graph, meta in metas.items():
+        assert meta["vsae:graph"] == graph and meta["vsae:model_key"] == "0123abcd"
+        assert meta["vsae:padding_stride"] == "64" and "s = 2.0 * sign(x) * |x|^(1/2.2)" in meta["vsae:colour"]
+    assert metas["decoder"]["vsae:input"] == metas["encoder"]["vsae:output"] == "(B, 96, H/64, W/64) float32"
+
+
+def test_a_device_is_asked_for_by_name_and_one_that_is_not_here_is_named(model):
+    import torch
+
+    from vsae.core.model.inference import parse_device
+    from vsae.core.model.shot_model import check_device
+    from vsae.errors import BackendError, ParameterError
+
+    cpu = ShotModel.load(f"{model}/weights.safetensors", onnx_dir=model, device="cpu")
+    assert cpu.resolved_backend() == "onnx"  # the CPU: ONNX Runtime, the faster there
+    x = np.zeros((1, 3, 64, 64), np.float32)
+    cpu.reproject(x)
+    assert cpu._session("reproject").get_providers() == ["CPUExecutionProvider"]
+    torch_cpu = ShotModel.load(f"{model}/weights.safetensors", backend="torch", device="cpu")
+    torch_cpu.reproject(x)
+    assert str(torch_cpu._device) == "cpu"
+    with pytest.raises(ParameterError, match="--device 'gpu': expected auto, cpu, cuda or cuda:N"):
+        parse_device("gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(BackendError, match="--device cuda:3: torch sees 0 CUDA devices"):
+            check_device("cuda:3")
+        with pytest.raises(BackendError, match="--device cuda:3: ONNX Runtime has no CUDA here"):
+            check_device("cuda:3", backend="onnx")
