@@ -46,16 +46,20 @@ def _shift(tex: np.ndarray, dx: float, out_w: int) -> np.ndarray:
 
 @dataclass
 class ProceduralShot:
-    """A synthetic shot of ``frames`` frames at ``width`` x ``height``; frame i shows time t = i."""
+    """A synthetic shot of ``frames`` frames at ``width`` x ``height``; frame i shows time t = i.
+
+    ``margin``: the scene runs on that many pixels beyond each side of the frame (``render(t, wide=True)`` shows
+    them: the truth of an Extend)."""
 
     width: int = 256
     height: int = 128
     frames: int = 24
     seed: int = 0
+    margin: int = 0
 
     def __post_init__(self):
         rng = np.random.default_rng(self.seed)
-        h, w = self.height, self.width
+        h, w = self.height, self.width + 2 * self.margin
         self._far = _texture(rng, h, 2 * w, np.array([0.25, 0.35, 0.55], np.float32), 0.6)
         self._near = _texture(rng, h, 2 * w, np.array([0.18, 0.3, 0.08], np.float32), 0.8)
         yy, xx = np.mgrid[0:h, 0:2 * w].astype(np.float32)
@@ -74,16 +78,17 @@ class ProceduralShot:
         return np.clip(0.5 - d, 0.0, 1.0)  # one-pixel antialiased edge
 
     def objects(self, t: float) -> list[tuple[float, float, float, bool]]:
-        """(centre x, centre y, radius, square) of each object at time t."""
-        h, w, n = self.height, self.width, max(self.frames - 1, 1)
+        """(centre x, centre y, radius, square) of each object at time t, in the wide frame's pixels."""
+        h, w, n = self.height, self.width + 2 * self.margin, max(self.frames - 1, 1)
         p = t / n
         disc = (w * (0.15 + 0.7 * p), h * (0.45 + 0.2 * np.sin(2 * np.pi * p)), 0.14 * h, False)
         box = (w * (0.85 - 0.5 * p), h * (0.3 + 0.1 * np.cos(3 * p)), 0.1 * h, True)
         return [disc, box]
 
-    def render(self, t: float) -> tuple[np.ndarray, np.ndarray]:
-        """Frame at time t: (H, W, 3) float32 scene-linear and the (H, W) float32 binary object mask."""
-        h, w = self.height, self.width
+    def render(self, t: float, objects: bool = True, wide: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Frame at time t: (H, W, 3) float32 scene-linear and the (H, W) float32 binary object mask. ``objects``
+        False: the background alone (the true clean plate); ``wide``: with the margins (W + 2 margin wide)."""
+        h, w = self.height, self.width + 2 * self.margin
         far = _shift(self._far, 0.6 * t, w)
         near = _shift(self._near, 2.2 * t, w)
         hill = np.interp((np.arange(w) + 2.2 * t) % (2 * w), np.arange(2 * w), self._hill)
@@ -93,10 +98,12 @@ class ProceduralShot:
         sun = self._coverage(w * 0.8 - 0.6 * t, h * 0.15, 0.05 * h, False)[:, :, None]
         rgb = rgb * (1 - sun) + np.array([6.0, 5.0, 3.5], np.float32) * sun
         mask = np.zeros((h, w), np.float32)
-        for (cx, cy, r, square), tex in zip(self.objects(t), (self._disc_tex, self._box_tex)):
+        for (cx, cy, r, square), tex in zip(self.objects(t) if objects else [], (self._disc_tex, self._box_tex)):
             cov = self._coverage(cx, cy, r, square)[:, :, None]
             rgb = rgb * (1 - cov) + _shift(tex, -cx, w) * cov
             mask = np.maximum(mask, cov[:, :, 0])
+        if not wide and self.margin:
+            rgb, mask = rgb[:, self.margin:self.margin + self.width], mask[:, self.margin:self.margin + self.width]
         return rgb.astype(np.float32), (mask >= 0.5).astype(np.float32)
 
     def write(self, folder: str, inbetweens: bool = True) -> dict[str, str]:

@@ -45,12 +45,17 @@ def cmd_install(args) -> int:
 
 def cmd_demo(args) -> int:
     from vsae.core.demo.run import run_demo
+    from vsae.core.demo.showcase import figure_table
     from vsae.core.settings import parse_duration
 
-    result = run_demo(args.out, budget_s=parse_duration(args.budget), progress=progress_bar(args, "demo"))
+    budget = parse_duration(args.budget)
+    result = run_demo(args.out, budget_s=budget, progress=progress_bar(args, "train", total=budget, end=0.8),
+                      nodes_progress=progress_bar(args, "nodes", end=1.0))
     print(f"demo shot:        {result['plates']}")
     print(f"reconstructions:  {result['reconstructions']}")
     print(f"contact sheet:    {result['contact_sheet']}  (top: plates, bottom: reconstructions)")
     print(f"reconstruction PSNR {result['psnr_db']:.2f} dB on trained frames, "
           f"{result['heldout_psnr_db']:.2f} dB on the true in-between frames the model never saw")
+    print(f"the nodes:        {result['nodes_sheet']}  (rows: source, result, truth)")
+    print(figure_table(result["nodes"]))
     return 0
