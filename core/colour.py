@@ -63,6 +63,19 @@ def linear_to_srgb(x: np.ndarray) -> np.ndarray:
     ).astype(np.float32)
 
 
+def rec709_to_linear(v: np.ndarray) -> np.ndarray:
+    """Rec.709 display-encoded values (BT.1886: a pure 2.4 power, as a Resolve "Rec.709 Gamma 2.4" timeline holds
+    them) to linear light, float32; sign kept for values below 0 (a float timeline's overshoot)."""
+    v = np.asarray(v, dtype=np.float32)
+    return (np.sign(v) * np.power(np.abs(v), 2.4)).astype(np.float32)
+
+
+def linear_to_rec709(x: np.ndarray) -> np.ndarray:
+    """Linear to Rec.709 (BT.1886, gamma 2.4) display-encoded values; the inverse of ``rec709_to_linear``."""
+    x = np.asarray(x, dtype=np.float32)
+    return (np.sign(x) * np.power(np.abs(x), 1.0 / 2.4)).astype(np.float32)
+
+
 def unpremultiply(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Colour divided by alpha where alpha > 0 (left as is where alpha is 0).
 

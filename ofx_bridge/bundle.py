@@ -40,6 +40,10 @@ BRIDGE_PARAMS = (
     dict(name="vsae_training", kind="string", label="VSAE Training", default="",
          help="the shot model's training options, as given to `vsae train` (e.g. --budget 10m --half-width 16; "
               "empty: the defaults): the model is looked up, or trained, with them"),
+    dict(name="vsae_colorspace", kind="string", label="VSAE Colour Space", default="auto",
+         help="how the host's pixels are encoded, for the way in and out: auto (what an OpenFX 1.5 host says, "
+              "else linear), linear, srgb, rec709 (Rec.709 primaries, BT.1886 gamma 2.4: a Resolve Rec.709 "
+              "timeline) or an OCIO colour space (needs $OCIO)"),
     dict(name="vsae_train", kind="bool", label="VSAE Train", default=False,
          help="train a missing shot model inside the host (minutes; default: render fails and asks you to run "
               "`vsae train`)"),

@@ -5,6 +5,31 @@ from __future__ import annotations
 
 import numpy as np
 
+# OpenFX 1.5 colourspace names (the native styles' list) and the encodings vsae reads: scene-linear of any primaries
+# is linear to the model; the sRGB and Rec.709 display encodings are decoded; data is left as it is. Other names
+# (log encodings, an OCIO host's own spaces) go to OCIO by name.
+OFX_COLOURSPACES = {
+    "ofx_linear": "linear", "lin_rec709_srgb": "linear", "lin_rec2020": "linear", "lin_p3d65": "linear",
+    "ACEScg": "linear", "ACES2065-1": "linear", "ofx_raw": "linear", "Raw": "linear",
+    "srgb_tx": "srgb", "srgb_display": "srgb", "srgb_encoded_ap1_tx": "srgb",
+    "ofx_sdr": "rec709", "rec1886_rec709_display": "rec709", "g24_rec709_tx": "rec709",
+}
+
+
+def pixel_encoding(param: str | None, host: str | None) -> str:
+    """How a host's pixels are encoded: the instance's VSAE Colour Space when it names one, else what an OpenFX 1.5
+    host says its clip holds (``host``), else linear (hosts without colour management hand scene-linear floats in
+    a compositing script; a display-referred timeline needs the parameter).
+
+    >>> pixel_encoding("auto", "rec1886_rec709_display"), pixel_encoding("srgb", "ofx_linear"), pixel_encoding("", None)
+    ('rec709', 'srgb', 'linear')
+    """
+    if param and param != "auto":
+        return param
+    if not host:
+        return "linear"
+    return OFX_COLOURSPACES.get(host, host)
+
 
 def _opaque(alpha: np.ndarray) -> bool:
     return bool(alpha.size) and bool(np.all(alpha == 1.0))

@@ -15,6 +15,7 @@ parameter); otherwise the error tells the artist how to train it.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import os
 import secrets
@@ -29,9 +30,10 @@ from collections import OrderedDict
 
 import numpy as np
 
+from vsae.core.io.sequence import check_colorspace, from_scene_linear, to_scene_linear
 from vsae.core.model.inference import LatentCache
 from vsae.errors import Aborted, InputError, ParameterError, VsaeError
-from vsae.ofx_bridge.host_pixels import frame_from_pixels, pixels_from_frame
+from vsae.ofx_bridge.host_pixels import frame_from_pixels, pixel_encoding, pixels_from_frame
 from vsae.ofx_bridge.protocol import (MalformedMessage, Message, ProtocolError, default_socket_path, private_folder,
                                       receive, send)
 from vsae.ofx_bridge.shared_memory import (check_image_size, new_segment, read_segment, remove_stale_segments,
@@ -81,6 +83,12 @@ class Request:
         self.model_ref = (msg.get("model", ""), msg.get("shot", ""), msg.get("plate_frames", ""),
                           msg.get("training", ""))
         self.train = msg.get("train", "0") == "1"
+        # How the host's pixels are encoded: decoded to scene-linear on the way in, encoded back on the way out.
+        self.encoding = pixel_encoding(msg.get("colorspace", "auto"), msg.get("host_colorspace"))
+        try:
+            check_colorspace(self.encoding, "vsae_colorspace")
+        except ParameterError as exc:
+            raise ParameterError(f"vsae_colorspace: {exc}") from None
 
 
 class RenderServer:
@@ -200,11 +208,17 @@ class RenderServer:
 
         frames: dict = {}
 
+        colour = {clip.name for clip in request.node.inputs if not clip.is_matte}  # mattes are data
+
         def fetch(name: str, frame: int):
             if name not in request.connected:
                 raise InputError(f"input {name}: not connected")
             if (name, frame) not in frames:
-                frames[(name, frame)] = channel.fetch(name, frame)
+                got = channel.fetch(name, frame)
+                if request.encoding != "linear" and name in colour:
+                    got = dataclasses.replace(got, rgb=to_scene_linear(got.rgb, request.encoding,
+                                                                       f"input {name} frame {frame}"))
+                frames[(name, frame)] = got
             return frames[(name, frame)]
 
         # An instance's state is kept per clip range and model: another range or model starts afresh.
@@ -235,6 +249,8 @@ class RenderServer:
                                 f"{x1 - x0}x{y1 - y0}")
         else:
             x0, y0, x1, y1 = 0, 0, width, height
+        if request.encoding != "linear":
+            out = dataclasses.replace(out, rgb=from_scene_linear(out.rgb, request.encoding, request.node.name))
         name, array = self.output_segment((height, width, 4))
         if array is None:
             array = new_segment(name, (height, width, 4))

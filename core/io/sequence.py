@@ -389,18 +389,46 @@ def _file_colorspace(pixel_type: str, colorspace: str) -> str:
     return colorspace
 
 
+# Encodings vsae decodes itself; any other name is an OCIO colour space.
+DECODE = {"srgb": colour.srgb_to_linear, "rec709": colour.rec709_to_linear}
+ENCODE = {"srgb": colour.linear_to_srgb, "rec709": colour.linear_to_rec709}
+
+
 def _to_linear(rgb: np.ndarray, pixel_type: str, colorspace: str, path: str) -> np.ndarray:
     space = _file_colorspace(pixel_type, colorspace)
-    if space in ("linear", "srgb"):
-        return rgb if space == "linear" else colour.srgb_to_linear(rgb)
+    if space == "linear":
+        return rgb
+    if space in DECODE:
+        return DECODE[space](rgb)
     return _ocio_convert(rgb, space, "scene_linear", path)
 
 
 def _from_linear(rgb: np.ndarray, pixel_type: str, colorspace: str, path: str) -> np.ndarray:
     space = _file_colorspace(pixel_type, colorspace)
-    if space in ("linear", "srgb"):
-        return rgb if space == "linear" else colour.linear_to_srgb(rgb)
+    if space == "linear":
+        return rgb
+    if space in ENCODE:
+        return ENCODE[space](rgb)
     return _ocio_convert(rgb, "scene_linear", space, path)
+
+
+def to_scene_linear(rgb: np.ndarray, colorspace: str, where: str) -> np.ndarray:
+    """(H, W, 3) float pixels encoded as ``colorspace`` (linear, srgb, rec709 or an OCIO colour space) to
+    scene-linear float32, as a file of float pixels is read; ``where`` names them in errors."""
+    return _to_linear(rgb, "float", colorspace, where)
+
+
+def from_scene_linear(rgb: np.ndarray, colorspace: str, where: str) -> np.ndarray:
+    """The inverse of ``to_scene_linear``."""
+    return _from_linear(rgb, "float", colorspace, where)
+
+
+def check_colorspace(colorspace: str, where: str) -> None:
+    """ParameterError unless ``colorspace`` is one vsae decodes (auto, linear, srgb, rec709) or an OCIO colour space
+    the configuration in $OCIO has."""
+    if colorspace in ("auto", "linear", *DECODE):
+        return
+    _ocio_convert(np.zeros((1, 1, 3), np.float32), colorspace, "scene_linear", where)
 
 
 def _ocio_convert(rgb: np.ndarray, src: str, dst: str, path: str) -> np.ndarray:

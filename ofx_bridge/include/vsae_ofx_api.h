@@ -239,6 +239,18 @@ typedef struct OfxMessageSuiteV2 {
 #define kVsaeFrameRangePrefix "OfxImageClipPropFrameRange_"
 #define kVsaeComponentsPrefix "OfxImageClipPropComponents_"
 #define kVsaeDepthPrefix "OfxImageClipPropDepth_"
+#define kVsaePreferredColourspacesPrefix "OfxImageClipPropPreferredColourspaces_"
+
+/* Colour management (OpenFX 1.5): the style a plug-in can use, a clip's colourspace as the host says it is, the
+   action that asks the output's, a clip cross-reference, and the colourspace names vsae asks for. */
+#define kOfxImageEffectPropColourManagementStyle "OfxImageEffectPropColourManagementStyle"
+#define kOfxImageEffectPropColourManagementCore "OfxImageEffectPropColourManagementCore"
+#define kOfxImageClipPropColourspace "OfxImageClipPropColourspace"
+#define kOfxImageEffectActionGetOutputColourspace "OfxImageEffectActionGetOutputColourspace"
+#define kVsaeColourspaceOfSource "OfxColourspace_Source"
+#define kOfxColourspaceLinRec709Srgb "lin_rec709_srgb"
+#define kOfxColourspaceOfxLinear "ofx_linear"
+#define kOfxColourspaceOfxRaw "ofx_raw"
 
 /* Parameters. */
 #define kOfxParamTypeInteger "OfxParamTypeInteger"

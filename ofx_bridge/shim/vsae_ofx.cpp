@@ -706,6 +706,10 @@ Message request(const char *op, OfxImageEffectHandle effect, const Instance &ins
   if (source && gEffects->clipGetPropertySet(source, &sp) == kOfxStatOK)
     gProps->propGetDoubleN(sp, kOfxImageEffectPropFrameRange, 2, range);
   m.add({"range", num(range[0]), num(range[1])});
+  char *hostSpace = nullptr;  // OpenFX 1.5: how the host's source pixels are encoded
+  if (sp && gProps->propGetString(sp, kOfxImageClipPropColourspace, 0, &hostSpace) == kOfxStatOK && hostSpace &&
+      *hostSpace)
+    m.add({"host_colorspace", hostSpace});
   for (int i = 0; i < d.clipCount; ++i) {
     const VsaeClipDesc &c = d.clips[i];
     if (inst.context == kOfxImageEffectContextFilter && i > 0) continue;  // the filter context has Source only
@@ -764,6 +768,9 @@ OfxStatus onDescribe(int index, OfxImageEffectHandle effect) {
   gProps->propSetInt(props, kOfxImageEffectPropTemporalClipAccess, 0, d.temporal);
   gProps->propSetString(props, kOfxImageEffectPluginRenderThreadSafety, 0, kOfxImageEffectRenderFullySafe);
   gProps->propSetInt(props, kOfxImageEffectPluginPropHostFrameThreading, 0, 0);
+  // OpenFX 1.5 colour management: a host that offers it says what its pixels are (and may convert them to the
+  // scene-linear the nodes work in); hosts without it ignore the property.
+  gProps->propSetString(props, kOfxImageEffectPropColourManagementStyle, 0, kOfxImageEffectPropColourManagementCore);
   return kOfxStatOK;
 }
 
@@ -965,7 +972,19 @@ OfxStatus onTimeDomain(int index, OfxImageEffectHandle effect, OfxPropertySetHan
   return kOfxStatOK;
 }
 
-OfxStatus onClipPreferences(int index, OfxPropertySetHandle outArgs) {
+// The instance's VSAE Colour Space ("auto" when it leaves the encoding to the host).
+std::string colourSpaceParam(const Instance &inst) {
+  const VsaePluginDesc &d = kPluginDescs[inst.plugin];
+  for (int i = 0; i < d.paramCount; ++i) {
+    if (strcmp(d.params[i].name, "vsae_colorspace") != 0) continue;
+    const char *v = nullptr;
+    gParams->paramGetValue(inst.params[i], &v);
+    return v ? v : "";
+  }
+  return "auto";
+}
+
+OfxStatus onClipPreferences(int index, OfxImageEffectHandle effect, OfxPropertySetHandle outArgs) {
   const VsaePluginDesc &d = kPluginDescs[index];
   const std::string output = kOfxImageEffectOutputClipName;
   gProps->propSetString(outArgs, (kVsaeComponentsPrefix + output).c_str(), 0, kOfxImageComponentRGBA);
@@ -973,6 +992,26 @@ OfxStatus onClipPreferences(int index, OfxPropertySetHandle outArgs) {
   for (int i = 0; i < d.clipCount; ++i)
     gProps->propSetString(outArgs, (kVsaeDepthPrefix + std::string(d.clips[i].name)).c_str(), 0, kOfxBitDepthFloat);
   gProps->propSetString(outArgs, kOfxImageEffectPropPreMultiplication, 0, kOfxImagePreMultiplied);
+  // Colour-managed hosts: scene-linear pictures and raw mattes, unless the artist says how the pixels are encoded.
+  const Instance *inst = instanceOf(effect);
+  const std::string space = inst ? colourSpaceParam(*inst) : std::string("auto");
+  if (space.empty() || space == "auto") {
+    for (int i = 0; i < d.clipCount; ++i) {
+      const std::string key = kVsaePreferredColourspacesPrefix + std::string(d.clips[i].name);
+      if (d.clips[i].matte) {
+        gProps->propSetString(outArgs, key.c_str(), 0, kOfxColourspaceOfxRaw);
+      } else {
+        gProps->propSetString(outArgs, key.c_str(), 0, kOfxColourspaceLinRec709Srgb);
+        gProps->propSetString(outArgs, key.c_str(), 1, kOfxColourspaceOfxLinear);
+      }
+    }
+  }
+  return kOfxStatOK;
+}
+
+// The output is encoded as the source was (the server decodes the source and encodes the result the same way).
+OfxStatus onOutputColourspace(OfxPropertySetHandle outArgs) {
+  gProps->propSetString(outArgs, kOfxImageClipPropColourspace, 0, kVsaeColourspaceOfSource);
   return kOfxStatOK;
 }
 
@@ -1141,7 +1180,8 @@ OfxStatus mainEntry(int index, const char *action, const void *handle, OfxProper
     if (a == kOfxActionDestroyInstance) return onDestroyInstance(effect);
     if (a == kOfxImageEffectActionGetFramesNeeded) return onFramesNeeded(index, effect, inArgs, outArgs);
     if (a == kOfxImageEffectActionGetRegionOfDefinition) return onRegionOfDefinition(effect, inArgs, outArgs);
-    if (a == kOfxImageEffectActionGetClipPreferences) return onClipPreferences(index, outArgs);
+    if (a == kOfxImageEffectActionGetClipPreferences) return onClipPreferences(index, effect, outArgs);
+    if (a == kOfxImageEffectActionGetOutputColourspace) return onOutputColourspace(outArgs);
     if (a == kOfxImageEffectActionGetTimeDomain) return onTimeDomain(index, effect, outArgs);
     if (a == kOfxImageEffectActionRender) return onRender(effect, inArgs);
     return kOfxStatReplyDefault;

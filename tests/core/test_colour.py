@@ -27,3 +27,11 @@ def test_premultiply_round_trip_keeps_colour_where_alpha_is_zero():
     alpha = np.array([[[1.0], [0.5]], [[0.25], [0.0]]], np.float32)
     straight = colour.unpremultiply(colour.premultiply(rgb, alpha), alpha)
     np.testing.assert_allclose(straight[alpha[..., 0] > 0], rgb[alpha[..., 0] > 0], rtol=1e-6)
+
+
+def test_rec709_is_bt1886_gamma_2_4_and_round_trips_with_overshoot():
+    from vsae.core.colour import linear_to_rec709, rec709_to_linear
+
+    v = np.array([-0.1, 0.0, 0.5, 1.0, 1.2], np.float32)
+    assert np.allclose(rec709_to_linear(v)[2], 0.5 ** 2.4)
+    assert np.allclose(linear_to_rec709(rec709_to_linear(v)), v, atol=1e-6)

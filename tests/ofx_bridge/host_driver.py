@@ -77,10 +77,11 @@ class TestHost:
 
     def run(self, plugin: str, clips: dict, params: dict, render=(), threads=(), profile: str = "nuke",
             context: str = "filter", rowbytes: str = "negative", abort_after: float | None = None,
-            scale: float = 1.0,
+            scale: float = 1.0, colourspaces: dict | None = None,
             env: dict | None = None, timeout: float = 600, keep_outputs: bool = True) -> HostRun:
         """clips: OFX clip name -> {frame: pixels}; params: name -> value (text as a host would hold it).
-        render: times rendered one after the other; threads: times rendered at once, one host thread each."""
+        render: times rendered one after the other; threads: times rendered at once, one host thread each;
+        colourspaces: clip name -> the OpenFX 1.5 colourspace a colour-managed host says its images are in."""
         self.count += 1
         work = os.path.join(self.folder, f"run{self.count}")
         os.makedirs(work, exist_ok=True)
@@ -94,6 +95,8 @@ class TestHost:
             lines.append(f"clip\t{name}\t{pattern}\t{min(frames)}\t{max(frames)}\t{w}\t{h}\t{c}")
         for name, value in params.items():
             lines.append(f"param\t{name}\t{value}")
+        for name, space in (colourspaces or {}).items():
+            lines.append(f"colourspace\t{name}\t{space}")
         out_pattern = os.path.join(work, "out.%04d.raw")
         for t in render:
             lines.append(f"render\t{t}\t{out_pattern % t}")

@@ -185,7 +185,8 @@ def test_each_node_is_described_from_its_definition(bridge, node):
     assert "contexts=OfxImageEffectContextFilter,OfxImageEffectContextGeneral" in describe
     assert f"temporal={int(definition.temporal)}" in describe and "tiles=0" in describe
     assert run.events("clips")[0] == [",".join(["Output", "Source"] + [c.name for c in definition.inputs[1:]])]
-    assert int(run.events("params")[0][0]) == len(definition.params) + 5  # + shot, plate frames, training, model, train
+    # + shot, plate frames, model, training, colour space, train
+    assert int(run.events("params")[0][0]) == len(definition.params) + 6
     assert bridge.host.run(f"org.vsae.{node}", {"Source": {1001: np.zeros((8, 8, 4), np.float32)}}, {}
                            ).events("clips")[0] == ["Output,Source"]  # a filter has one input
 
@@ -423,3 +424,33 @@ def test_a_moved_bundle_finds_its_server_by_variable_config_file_or_path(bridge,
         run = render(**env)
         assert run.returncode == 0, (how, run.lines)
         _assert_same_pixels(run.outputs[1002], bridge.cli("retime")[1002])
+
+
+def test_a_rec709_frame_renders_as_the_cli_renders_that_file_by_parameter_or_by_the_host_s_colour_management(bridge):
+    """A display-referred Rec.709 timeline: the pixels are decoded for the node and encoded back, as `--colorspace
+    rec709` does with files; an OpenFX 1.5 host that says its clip is Rec.709 needs no parameter."""
+    from vsae.core.colour import linear_to_rec709
+    from vsae.core.io.sequence import Frame, output_path, write_image
+
+    plates = os.path.join(bridge.root, "rec709", "p.####.exr")
+    for f, pixels in _stored_frames(bridge.plates, bridge.frames).items():
+        write_image(output_path(plates, f), Frame(rgb=linear_to_rec709(pixels[:, :, :3]), pixel_type="float"))
+    out = os.path.join(bridge.root, "cli", "rec709", "o.####.exr")
+    assert main(["retime", plates, "--colorspace", "rec709", "--method", "blend", "--speed", "0.5", "-o", out,
+                 "--depth", "float", "--render", "1002"]) == 0
+    expected = _read(out.replace("####", "1002"))
+    source = {"Source": _stored_frames(plates, bridge.frames)}
+    params = {"method": "blend", "speed": "0.5"}
+    by_parameter = bridge.host.run("org.vsae.retime", source, {**params, "vsae_colorspace": "rec709"}, render=[1002])
+    assert by_parameter.returncode == 0, by_parameter.lines
+    _assert_same_pixels(by_parameter.outputs[1002], expected)
+    managed = bridge.host.run("org.vsae.retime", source, params, render=[1002],
+                              colourspaces={"Source": "rec1886_rec709_display"})
+    assert managed.returncode == 0, managed.lines
+    _assert_same_pixels(managed.outputs[1002], expected)
+    assert ["Source", "lin_rec709_srgb,ofx_linear"] in managed.events("preferred_colourspaces")
+    assert managed.events("output_colourspace") == [["OfxColourspace_Source"]]
+    as_linear = bridge.host.run("org.vsae.retime", source, params, render=[1002])  # a host that says nothing
+    assert np.abs(as_linear.outputs[1002][..., :3] - expected).max() > 1e-3  # blending encoded values differs
+    bad = bridge.host.run("org.vsae.retime", source, {**params, "vsae_colorspace": "rec.709"}, render=[1002])
+    assert bad.returncode == 1 and any("vsae_colorspace" in m for m in bad.messages), bad.lines

@@ -24,8 +24,9 @@ def add_shot(p: argparse.ArgumentParser, required: bool = True) -> None:
                                     "(default: all)")
     p.add_argument("--cache", help="model cache folder (default: $VSAE_CACHE or the user cache folder)")
     p.add_argument("--colorspace", default="auto",
-                   help="how the files are encoded: auto (float linear, integer sRGB), linear, srgb, or an OCIO "
-                        "colour space (needs $OCIO); outputs are written the same way")
+                   help="how the files are encoded: auto (float linear, integer sRGB), linear, srgb, rec709 "
+                        "(BT.1886 gamma 2.4), or an OCIO colour space (needs $OCIO); outputs are written the same "
+                        "way")
 
 
 def add_inference(p: argparse.ArgumentParser) -> None:

@@ -11,6 +11,9 @@
 //   clip      NAME PATTERN FIRST LAST WIDTH HEIGHT COMPONENTS   frames are raw float32, rows top down, PATTERN
 //                                 a printf pattern of the frame number (/tmp/src.%04d.raw)
 //   param     NAME VALUE
+//   colourspace CLIP NAME         an OpenFX 1.5 colour-managed host: the clip's images are in colourspace NAME
+//                                 (printed after clip preferences: what the plug-in asked for each clip, and the
+//                                 output colourspace it declares)
 //   abort     SECONDS             the host's abort() turns true this long after a render starts
 //   scale     S                   render scale (a proxy render): the clip files hold the scaled images, the
 //                                 canonical region of definition is their size / S
@@ -330,6 +333,7 @@ struct Options {
   bool negativeRowBytes = false;
   double abortAfter = -1;
   double scale = 1.0;
+  std::map<std::string, std::string> colourspaces;  // clip -> its colourspace (a colour-managed host)
 };
 Options gOptions;
 std::atomic<int> gImagesOut{0};
@@ -736,6 +740,9 @@ struct Session {
       propSetString(props, kOfxImageEffectPropComponents, 0,
                     output ? kOfxImageComponentRGBA : componentsName(c.hasSource ? c.source.components : 4));
       propSetString(props, kOfxImageEffectPropPreMultiplication, 0, kOfxImagePreMultiplied);
+      auto space = gOptions.colourspaces.find(name);
+      if (space != gOptions.colourspaces.end())
+        propSetString(props, kOfxImageClipPropColourspace, 0, space->second.c_str());
     }
     for (auto &name : contextDescriptor.params.order) {
       Param &def = *contextDescriptor.params.params[name];
@@ -782,6 +789,19 @@ struct Session {
           std::to_string(static_cast<int>(range[1])));
     }
     say("output_components " + getString(prefs, "OfxImageClipPropComponents_Output"));
+    if (!gOptions.colourspaces.empty()) {  // what a colour-managed host would read back from the plug-in
+      for (auto &name : contextDescriptor.clipOrder) {
+        const std::string key = std::string(kVsaePreferredColourspacesPrefix) + name;
+        int n = 0;
+        propGetDimension(handleOf(&prefs), key.c_str(), &n);
+        std::string list;
+        for (int i = 0; i < n; ++i) list += (i ? "," : "") + getString(prefs, key.c_str(), i);
+        if (n) say("preferred_colourspaces " + name + " " + list);
+      }
+      PropertySet outputSpace;
+      call(kOfxImageEffectActionGetOutputColourspace, &instance, nullptr, &outputSpace);
+      say("output_colourspace " + getString(outputSpace, kOfxImageClipPropColourspace));
+    }
     return true;
   }
 
@@ -875,6 +895,7 @@ int main(int argc, char **argv) {
       s.sources[f[1]] = ClipSource{f[2], atoi(f[3].c_str()), atoi(f[4].c_str()), atoi(f[5].c_str()),
                                    atoi(f[6].c_str()), atoi(f[7].c_str())};
     else if (f[0] == "param" && f.size() >= 2) s.values.emplace_back(f[1], f.size() > 2 ? f[2] : "");
+    else if (f[0] == "colourspace" && f.size() >= 3) gOptions.colourspaces[f[1]] = f[2];
     else if (f[0] == "render" || f[0] == "threads") actions.push_back(f);
     else {
       fprintf(stderr, "vsae-testhost: bad line: %s\n", line.c_str());
