@@ -21,6 +21,10 @@ FILE_ATTRIBUTES = {"compression", "DateTime", "oiio:RowsPerChunk", "oiio:subimag
                    "YResolution"}
 COLOUR_TAGS = {"oiio:ColorSpace", "colorInteropID"}  # true only of pixels encoded as the source's were
 TIMECODE = "smpte:TimeCode"
+# Formats OpenImageIO writes any named attribute to (EXR attributes, PNG text); the others keep what made a frame as
+# JSON: DPX in its user data (its description field holds 32 characters), TIFF and JPEG in ImageDescription.
+KEEPS_ATTRIBUTES = (".exr", ".png")
+PROVENANCE_PREFIX = "vsae provenance "
 
 
 @dataclass(frozen=True)
@@ -83,11 +87,67 @@ def rendered_header(source: FrameHeader, source_size: tuple[int, int], size: tup
     return replace(source, origin=origin, display=display, attributes=attributes)
 
 
+def apply_provenance(spec, provenance: dict[str, str], extension: str) -> None:
+    """Record what made a frame on the ImageSpec of a file of type ``extension`` (``.exr``): attributes where the
+    format keeps them, else JSON in its free text field, unless the plate's own text is there (an earlier vsae
+    render's is replaced)."""
+    import json
+
+    import numpy as np
+    import OpenImageIO as oiio
+
+    if extension in KEEPS_ATTRIBUTES:
+        for name, value in provenance.items():
+            spec.attribute(name, value)
+        return
+    text = PROVENANCE_PREFIX + json.dumps(provenance, sort_keys=True)
+    where = "dpx:UserData" if extension == ".dpx" else "ImageDescription"
+    current = _text(spec.getattribute(where))
+    if current and not current.startswith(PROVENANCE_PREFIX):
+        return
+    if where == "dpx:UserData":
+        data = np.frombuffer(text.encode(), np.uint8)
+        spec.attribute(where, oiio.TypeDesc(f"uint8[{len(data)}]"), data)
+    else:
+        spec.attribute(where, text)
+
+
+def _text(value) -> str:
+    """An attribute as text: a string as it is, bytes (DPX user data) decoded, nothing as ''."""
+    import numpy as np
+
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    try:
+        return bytes(np.asarray(value, np.uint8)).decode("utf-8", "replace")
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def provenance_of(header: FrameHeader) -> dict[str, str]:
+    """What made a frame (``vsae:*``), from its attributes, its ImageDescription or DPX user data; {} for a plate."""
+    import json
+
+    found = {name: str(value) for name, (_kind, value) in header.attributes.items() if name.startswith("vsae:")}
+    for name in ("ImageDescription", "dpx:UserData"):
+        text = _text(header.attributes.get(name, ("", None))[1])
+        if not found and text.startswith(PROVENANCE_PREFIX):
+            try:
+                found = json.loads(text[len(PROVENANCE_PREFIX):])
+            except ValueError:
+                pass
+    return found
+
+
 def describe(header: FrameHeader) -> dict:
-    """The header as JSON-able data: windows, and every attribute as text (what ``vsae info`` prints)."""
+    """The header as JSON-able data: windows, every attribute as text, and what made the frame (what ``vsae info``
+    prints)."""
     return {"data_origin": list(header.origin), "display_window": list(header.display or ()),
             "attributes": {name: value if isinstance(value, (str, int, float)) else str(value)
-                           for name, (_kind, value) in sorted(header.attributes.items())}}
+                           for name, (_kind, value) in sorted(header.attributes.items())},
+            "provenance": provenance_of(header)}
 
 
 def frame_rate(header: FrameHeader) -> float:

@@ -21,7 +21,7 @@ import xxhash
 
 from vsae.errors import InputError, OutputError, ParameterError
 from vsae.core import colour
-from vsae.core.io.headers import FrameHeader, apply_header, header_of
+from vsae.core.io.headers import FrameHeader, apply_header, apply_provenance, header_of
 from vsae.core.io.output_files import write_atomic
 
 IMAGE_EXTENSIONS = {".exr", ".sxr", ".dpx", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
@@ -492,8 +492,8 @@ def write_image(path: str, frame: Frame, pixel_type: str | None = None, colorspa
         spec.attribute("compression", "zip")
     if frame.header is not None:
         apply_header(spec, frame.header, _file_colorspace(pixel_type, colorspace))
-    for name, value in (provenance or {}).items():
-        spec.attribute(name, value)
+    if provenance:
+        apply_provenance(spec, provenance, ext)
     spec.attribute("DateTime", "")  # none: a farm re-render of a frame is byte-identical
     def write(tmp: str) -> None:
         out = oiio.ImageOutput.create(path)  # the writer is chosen by the final name's extension

@@ -128,3 +128,40 @@ def test_every_node_keeps_the_plate_header_and_records_the_model_that_made_the_f
         for line in ("pixel data origin: x=-8, y=-8", "full/display size: 256 x 128", "FramesPerSecond: 24, 1",
                      "smpte:TimeCode: 01:00:00:01", 'studio:shot: "sh010"', f'vsae:model: "{key}"'):
             assert line in info, line
+
+
+def _pipeline_plates(folder, ext):
+    """16-bit DPX or TIFF plates as scanners and conform write them: a timecode, a document name, a format field."""
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for n in range(1001, 1004):
+        spec = oiio.ImageSpec(64, 32, 3, oiio.UINT16)
+        spec.attribute("DocumentName", "sh010")
+        if ext == "dpx":
+            spec.attribute("smpte:TimeCode", oiio.TypeTimeCode, (0x01000000 + (n - 1001), 0))
+            spec.attribute("dpx:InputDevice", "scanner7")
+        else:
+            spec.attribute("Artist", "plates dept")
+        out = oiio.ImageOutput.create(str(folder / f"p.{n}.{ext}"))
+        out.open(str(folder / f"p.{n}.{ext}"), spec)
+        out.write_image(rng.random((32, 64, 3), dtype=np.float32))
+        out.close()
+    return str(folder / f"p.####.{ext}")
+
+
+@pytest.mark.parametrize("ext", ["dpx", "tif"])
+def test_dpx_and_tiff_keep_their_fields_and_say_what_made_them_in_their_description(ext, tmp_path, capsys):
+    plates = _pipeline_plates(tmp_path / "plates", ext)
+    out = str(tmp_path / "out" / f"o.####.{ext}")
+    assert main(["retime", plates, "--speed", "0.5", "--method", "blend", "-o", out]) == 0
+    spec = _spec(tmp_path / "out" / f"o.1002.{ext}")
+    assert spec.getattribute("DocumentName") == "sh010"
+    if ext == "dpx":
+        assert spec.getattribute("dpx:InputDevice") == "scanner7"
+        assert spec.getattribute("dpx:TimeCode") == "01:00:00:01"  # frame 1002's own
+    else:
+        assert spec.getattribute("Artist") == "plates dept"
+    capsys.readouterr()
+    assert main(["info", str(tmp_path / "out" / f"o.1002.{ext}")]) == 0
+    provenance = json.loads(capsys.readouterr().out)["header"]["provenance"]
+    assert provenance["vsae:node"] == "retime" and json.loads(provenance["vsae:parameters"])["method"] == "blend"
