@@ -215,3 +215,23 @@ def test_a_gpu_that_is_not_here_is_refused_before_anything_trains(tiny_shot, tmp
                  "-o", str(tmp_path / "out" / "rt.####.exr")])
     assert code == 4 and "--device cuda:7" in capsys.readouterr().err
     assert not (tmp_path / "cache").exists() and not (tmp_path / "out").exists()
+
+
+def test_average_writes_the_decoded_mean_latent_and_its_pixel_mean_with_provenance(tiny_shot, cache_dir, tmp_path,
+                                                                                   capsys):
+    avg, mean = str(tmp_path / "avg.exr"), str(tmp_path / "mean.exr")
+    assert main(["average", tiny_shot["plates"], *TINY, "--select", "1001-1004", "--iterations", "2",
+                 "--fine-tune", "3", "-o", avg, "--pixel-mean", mean]) == 0
+    assert "average of 4 frames (1001-1004), 2 reprojections, after 3 fine-tuning steps" in capsys.readouterr().out
+    a, m = open_shot(avg).read(open_shot(avg).frames[0]), open_shot(mean).read(open_shot(mean).frames[0])
+    assert a.rgb.shape == m.rgb.shape == (64, 128, 3) and np.isfinite(a.rgb).all()
+    plates = open_shot(tiny_shot["plates"])
+    expected = np.mean([plates.read(f).rgb for f in range(1001, 1005)], axis=0)
+    assert np.allclose(m.rgb, expected, atol=2e-3)  # the per-pixel mean, through a half-float file
+    assert not np.allclose(a.rgb, m.rgb, atol=1e-2)  # the model's average is another picture
+    capsys.readouterr()
+    assert main(["info", avg]) == 0
+    provenance = json.loads(capsys.readouterr().out)["header"]["provenance"]
+    assert provenance["vsae:node"] == "average" and json.loads(provenance["vsae:parameters"])["fine_tune"] == 3
+    assert main(["average", tiny_shot["plates"], *TINY, "--select", "999", "-o", str(tmp_path / "x.exr")]) == 2
+    assert "--select: frame 999 is not a frame of" in capsys.readouterr().err

@@ -15,6 +15,7 @@ NODES = {
     "extend": "vsae.plugin.nodes.canvas:ExtendNode",
     "stretch": "vsae.plugin.nodes.canvas:StretchNode",
     "stitch": "vsae.plugin.nodes.canvas:StitchNode",
+    "paint": "vsae.plugin.nodes.paint:PaintNode",
 }
 
 

@@ -272,6 +272,8 @@ class ExplorePanel(QtWidgets.QWidget):
         cluster_button.clicked.connect(lambda: self.cluster(self.clusters.value() or None))
         loop_button = QtWidgets.QPushButton("Render loop")
         loop_button.clicked.connect(self.render_loop)
+        save_button = QtWidgets.QPushButton("Save average...")
+        save_button.clicked.connect(self._ask_save_average)
         self.curve = CurveView(cache, self)
         self.loop_frames: list[np.ndarray] = []
         self.selected_frames: list[int] = []
@@ -290,7 +292,7 @@ class ExplorePanel(QtWidgets.QWidget):
 
         controls = QtWidgets.QHBoxLayout()
         for widget in (QtWidgets.QLabel("mode"), self.mode, QtWidgets.QLabel("clusters"), self.clusters,
-                       cluster_button, loop_button):
+                       cluster_button, loop_button, save_button):
             controls.addWidget(widget)
         controls.addStretch(1)
         side = QtWidgets.QVBoxLayout()
@@ -390,6 +392,39 @@ class ExplorePanel(QtWidgets.QWidget):
                               f"{self.explorer.frames[self.medoid_index]}")
 
         self._submit("selection", compute, apply)
+
+    def save_average(self, path: str) -> str:
+        """Write the selection's average (as shown, at the model's training size) to ``path`` (EXR, PNG, ...), with
+        what made it; returns the path. ParameterError when nothing is selected yet."""
+        import json
+
+        from vsae import __version__
+        from vsae.core.io.output_files import check_outputs
+        from vsae.core.io.sequence import Frame, check_image_extension, write_image
+        from vsae.errors import ParameterError
+
+        if self.average_image is None or not self.selected_frames:
+            raise ParameterError("save average: select frames on the map first")
+        check_image_extension(path)
+        check_outputs([path], [])
+        frames = [self.explorer.frames[i] for i in self.selected_frames]
+        provenance = {"vsae:version": __version__, "vsae:node": "average",
+                      "vsae:parameters": json.dumps({"select": frames, "iterations": 3}),
+                      "vsae:model": getattr(self.explorer.entry, "key", "") or ""}
+        write_image(path, Frame(rgb=self.average_image, pixel_type="float"), provenance=provenance)
+        self.info.setText(f"saved the average of {len(frames)} frames to {path}")
+        return path
+
+    def _ask_save_average(self) -> None:
+        from vsae.errors import VsaeError
+
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save the selection's average", "average.exr",
+                                                        "Images (*.exr *.png *.tif *.jpg)")
+        if path:
+            try:
+                self.save_average(path)
+            except VsaeError as exc:
+                self.info.setText(str(exc))
 
     def cluster(self, k: int | None = None) -> np.ndarray:
         labels, meds = self.explorer.clusters(k)

@@ -31,6 +31,7 @@ CASES = {
     "extend": ({"left": "16", "right": "8", "top": "4", "iterations": "1"}, [1002]),
     "stretch": ({"scale_x": "1.5", "iterations": "1"}, [1002]),
     "stitch": ({"offsets": "0,2", "iterations": "1"}, [1002]),
+    "paint": ({"boxes": "1001:40,16,72,40", "offset": "2", "iterations": "1"}, [1002]),
 }
 
 

@@ -6,10 +6,26 @@ import json
 import sys
 
 from vsae.errors import ParameterError
-from vsae.cli.arguments import add_shot, add_training, model_entry, plates_of
+from vsae.cli.arguments import add_inference, add_shot, add_training, model_entry, plates_of, progress_bar
 
 
 def add_parsers(sub) -> None:
+    p = sub.add_parser("average", help="the average image of some of a shot's frames: their decoded mean latent, "
+                                       "reprojected (the paper's average, a plausible frame, not a blur)")
+    add_shot(p)
+    add_training(p)
+    add_inference(p)
+    p.add_argument("--select", help="the frames averaged (default: every frame of --frames)")
+    p.add_argument("-o", "--output", required=True, help="the average image (avg.exr)")
+    p.add_argument("--iterations", type=int, default=5, help="reprojections of the decoded mean (default 5, the "
+                                                             "paper's)")
+    p.add_argument("--fine-tune", type=int, default=0,
+                   help="first train a copy of the model this many steps on the selected frames alone (the paper "
+                        "sharpens cluster averages so; default 0: off)")
+    p.add_argument("--pixel-mean", help="also write the per-pixel mean of the same frames here, to compare")
+    p.add_argument("--no-train", action="store_true", help="fail if the shot's model is not cached")
+    p.set_defaults(func=cmd_average)
+
     p = sub.add_parser("explore", help="the shot's latent map: open the panel, or report clusters, cuts, loops")
     add_shot(p)
     add_training(p)
@@ -81,3 +97,65 @@ def _open_panel(explorer, args) -> int:
     panel.resize(1100, 700)
     panel.show()
     return app.exec()
+
+
+def cmd_average(args) -> int:
+    """The decoded mean latent of the selected frames at the plates' size, reprojected, written with the first
+    selected frame's header and what made it."""
+    import dataclasses
+
+    import numpy as np
+
+    from vsae import __version__
+    from vsae.core import colour
+    from vsae.core.explore import latent_average, pixel_average
+    from vsae.core.io.output_files import check_outputs
+    from vsae.core.io.sequence import check_image_extension, open_shot, parse_frames, write_image
+    from vsae.core.model.padding import stride_pads
+    from vsae.core.model.shot_model import check_device
+
+    if args.iterations < 0:
+        raise ParameterError(f"--iterations {args.iterations}: expected 0 or more")
+    if args.fine_tune < 0:
+        raise ParameterError(f"--fine-tune {args.fine_tune}: expected 0 or more steps")
+    check_device(args.device, args.backend, args.render_precision)
+    seq = open_shot(args.shot, args.frames, args.colorspace)
+    selected = parse_frames(args.select) if args.select else list(seq.frames)
+    outside = [f for f in selected if f not in set(seq.frames)]
+    if outside:
+        raise ParameterError(f"--select: frame {outside[0]} is not a frame of {seq.label}")
+    outputs = [args.output] + ([args.pixel_mean] if args.pixel_mean else [])
+    for path in outputs:
+        check_image_extension(path)
+    check_outputs(outputs, [seq])
+    seq.check_sizes()
+    entry = model_entry(args, train=not args.no_train, end=0.5)
+    model = entry.load_model(backend=args.backend, precision=args.render_precision, device=args.device)
+    frames = [colour.to_working(seq.read(f).rgb) for f in selected]
+    if args.fine_tune:
+        progress = progress_bar(args, "fine-tune", total=args.fine_tune, end=0.9)
+        from vsae.core.training.fine_tune import fine_tune
+
+        model = fine_tune(model, np.stack(frames), args.fine_tune, progress=progress)
+        progress.close()
+    height, width = frames[0].shape[:2]
+    latents = model.encode_batches(f.transpose(2, 0, 1) for f in frames)
+    average = colour.from_working(latent_average(model, latents, stride_pads(height, width)[0],
+                                                 args.iterations).transpose(1, 2, 0))
+    first = seq.read(selected[0])
+    provenance = {"vsae:version": __version__, "vsae:node": "average",
+                  "vsae:parameters": json.dumps({"select": args.select or "all", "iterations": args.iterations,
+                                                 "fine_tune": args.fine_tune}),
+                  "vsae:model": entry.key}
+    header = first.header
+    write_image(args.output, dataclasses.replace(first, rgb=average, alpha=None, extra={}, header=header),
+                colorspace=args.colorspace, provenance=provenance)
+    print(f"wrote {args.output}: the average of {len(selected)} frames ({selected[0]}-{selected[-1]}), "
+          f"{args.iterations} reprojections" + (f", after {args.fine_tune} fine-tuning steps" if args.fine_tune
+                                                else ""))
+    if args.pixel_mean:
+        mean = pixel_average([seq.read(f).rgb for f in selected])
+        write_image(args.pixel_mean, dataclasses.replace(first, rgb=mean, alpha=None, extra={}, header=header),
+                    colorspace=args.colorspace, provenance={**provenance, "vsae:node": "pixel mean"})
+        print(f"wrote {args.pixel_mean}: their per-pixel mean")
+    return 0

@@ -81,6 +81,11 @@ def test_a_rectangle_selects_the_frames_inside_and_shows_their_average_and_medoi
     assert not panel.average_view.pixmap().isNull() and not panel.medoid_view.pixmap().isNull()
     assert not panel.pixel_mean_view.pixmap().isNull()
     assert f"{len(chosen)} frames selected" in panel.info.text()
+    saved = panel.save_average(str(tmp_path / "average.exr"))  # what "Save average..." writes
+    from vsae.core.io.sequence import open_shot
+
+    written = open_shot(saved)
+    assert np.array_equal(written.read(written.frames[0]).rgb, panel.average_image)
     folder = os.environ.get("VSAE_SCREENSHOTS") or str(tmp_path)
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, "explore_panel.png")
