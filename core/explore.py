@@ -62,9 +62,27 @@ class ShotMap:
         return int(np.argmin(((self.coords[:, :2] - np.asarray(point, np.float32)) ** 2).sum(axis=1)))
 
 
+GRAM_LIMIT = 3000  # up to this many frames the map's PCA is exact (an N x N eigenproblem); beyond, randomised
+
+
+def _top_gram_eigen(xc: np.ndarray, k: int, seed: int = 0, power: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` largest eigenvalues and eigenvectors (N, k) of xc @ xc.T for centred codes xc (N, D), by a
+    randomised range finder with ``power`` subspace iterations (Halko et al.): O(N D k) time and O(N k) memory, for
+    long shots where the N x N matrix would not fit (15,000 frames: 1.8 GB and an hour of eigh)."""
+    rng = np.random.default_rng(seed)
+    width = min(len(xc), k + 10)
+    q = np.linalg.qr(xc @ rng.standard_normal((xc.shape[1], width)).astype(np.float32))[0]
+    for _ in range(power):
+        q = np.linalg.qr(xc @ (xc.T @ q))[0]
+    small = (q.T @ xc).astype(np.float64)  # (width, D): xc's rows seen in the found range
+    values, vectors = np.linalg.eigh(small @ small.T)
+    order = np.argsort(values)[::-1][:k]
+    return values[order], (q.astype(np.float64) @ vectors[:, order])
+
+
 def latent_map(latents: np.ndarray, frames: Sequence[int], components: int = 2) -> ShotMap:
-    """PCA of latents (N, 12k, h, w) into ``components`` dimensions (through the N x N Gram matrix: N is a shot's
-    frame count, D tens of thousands)."""
+    """PCA of latents (N, 12k, h, w) into ``components`` dimensions: through the N x N Gram matrix (N is a shot's
+    frame count, D tens of thousands), randomised beyond GRAM_LIMIT frames."""
     x = flatten(latents)
     n = len(x)
     if n < 2:
@@ -72,16 +90,21 @@ def latent_map(latents: np.ndarray, frames: Sequence[int], components: int = 2) 
     k = max(1, min(components, n - 1))
     mean = x.mean(axis=0)
     xc = x - mean
-    gram = (xc @ xc.T).astype(np.float64)
-    values, vectors = np.linalg.eigh(gram)
-    order = np.argsort(values)[::-1][:k]
-    values, vectors = np.clip(values[order], 0, None), vectors[:, order]
+    if n <= GRAM_LIMIT:
+        gram = (xc @ xc.T).astype(np.float64)
+        values, vectors = np.linalg.eigh(gram)
+        order = np.argsort(values)[::-1][:k]
+        values, vectors = np.clip(values[order], 0, None), vectors[:, order]
+        total = float(np.trace(gram)) or 1.0  # the total variance, without another pass over the codes
+    else:
+        values, vectors = _top_gram_eigen(xc, k)
+        values = np.clip(values, 0, None)
+        total = float(np.einsum("ij,ij->", xc, xc, dtype=np.float64)) or 1.0
     keep = max(1, int((values > values[0] * 1e-9).sum()))  # directions the frames do not span have no basis
     values, vectors = values[:keep], vectors[:, :keep]
     scale = np.sqrt(np.maximum(values, 1e-12))
     coords = (vectors * scale).astype(np.float32)  # = xc @ basis.T
     basis = (vectors.T.astype(np.float32) @ xc) / scale[:, None].astype(np.float32)
-    total = float(np.trace(gram)) or 1.0  # the total variance, without another pass over the codes
     return ShotMap(np.asarray(frames, np.int64), coords, mean.astype(np.float32), basis,
                    (values / total).astype(np.float32))
 
@@ -128,42 +151,61 @@ def kmeans(points: np.ndarray, k: int, seed: int = 0, attempts: int = 5) -> tupl
     return relabel[labels], centres[order]
 
 
-def silhouette(points: np.ndarray, labels: np.ndarray) -> float:
-    """Mean silhouette coefficient (-1..1, higher: tighter, better separated clusters)."""
+# Long shots (the paper summarises 15,679 frames): whole N x N matrices would not fit, so distances are taken in
+# blocks of rows and the silhouette on a sample of the frames.
+BLOCK_ROWS = 512
+SILHOUETTE_SAMPLE = 2000
+
+
+def _sq_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) squared Euclidean distances, float64, never negative."""
+    return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T, 0)
+
+
+def silhouette(points: np.ndarray, labels: np.ndarray, sample: int = SILHOUETTE_SAMPLE, seed: int = 0) -> float:
+    """Mean silhouette coefficient (-1..1, higher: tighter, better separated clusters), over at most ``sample``
+    points drawn evenly (seeded) when there are more: memory O(sample^2), whatever the shot's length."""
     points = np.asarray(points, np.float64)
-    d = np.sqrt(np.maximum(((points[:, None, :] - points[None, :, :]) ** 2).sum(-1), 0))
-    scores = []
-    for i, label in enumerate(labels):
-        same = labels == label
-        if same.sum() < 2:
-            scores.append(0.0)
-            continue
-        a = d[i, same].sum() / (same.sum() - 1)
-        b = min(d[i, labels == other].mean() for other in set(labels.tolist()) if other != label)
-        scores.append((b - a) / max(a, b, 1e-12))
-    return float(np.mean(scores))
+    labels = np.asarray(labels)
+    if len(points) > sample:
+        keep = np.sort(np.random.default_rng(seed).choice(len(points), sample, replace=False))
+        points, labels = points[keep], labels[keep]
+    present = sorted(set(labels.tolist()))
+    scores = np.zeros(len(points))
+    for start in range(0, len(points), BLOCK_ROWS):
+        rows = slice(start, start + BLOCK_ROWS)
+        d = np.sqrt(_sq_distances(points[rows], points))
+        for i, label in enumerate(labels[rows]):
+            same = labels == label
+            if same.sum() < 2 or len(present) < 2:
+                continue
+            a = d[i, same].sum() / (same.sum() - 1)
+            b = min(d[i, labels == other].mean() for other in present if other != label)
+            scores[start + i] = (b - a) / max(a, b, 1e-12)
+    return float(scores.mean())
 
 
 def estimate_k(points: np.ndarray, k_max: int = 8, seed: int = 0) -> int:
     """The k in 2..k_max with the best silhouette (1 when the shot is too short to split)."""
     best, best_score = 1, -np.inf
     for k in range(2, min(k_max, len(points) - 1) + 1):
-        score = silhouette(points, kmeans(points, k, seed)[0])
+        score = silhouette(points, kmeans(points, k, seed)[0], seed=seed)
         if score > best_score:
             best, best_score = k, score
     return best
 
 
 def medoids(latents: np.ndarray, labels: np.ndarray) -> list[int]:
-    """Per cluster (0, 1, ...), the index of its medoid: the member frame nearest all the others in latent space."""
+    """Per cluster (0, 1, ...), the index of its medoid: the member frame nearest all the others in latent space.
+    Distances summed in blocks of rows: memory O(block x cluster), not O(cluster^2)."""
     x = flatten(latents)
     out = []
     for c in range(int(labels.max()) + 1):
         members = np.flatnonzero(labels == c)
         sub = x[members].astype(np.float64)
-        sq = (sub ** 2).sum(1)
-        dist = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2 * sub @ sub.T, 0))
-        out.append(int(members[np.argmin(dist.sum(1))]))
+        sums = np.concatenate([np.sqrt(_sq_distances(sub[s:s + BLOCK_ROWS], sub)).sum(1)
+                               for s in range(0, len(sub), BLOCK_ROWS)])
+        out.append(int(members[np.argmin(sums)]))
     return out
 
 
@@ -187,6 +229,40 @@ def sharpness(image: np.ndarray) -> float:
 
     grey = np.asarray(image, np.float32).mean(axis=2)
     return float(cv2.Laplacian(grey, cv2.CV_32F).var())
+
+
+# --- another shot through this one's model ------------------------------------------------------------------------
+
+def cross_shot_matches(shot_map: ShotMap, shot_latents: np.ndarray, other_latents: np.ndarray) -> dict:
+    """Another shot's frames against this shot's (the paper's cross-video alignment): for each of the other's codes
+    (M, 12k, h, w; encoded by this shot's model at this shot's training size), the index of this shot's frame with
+    the most similar code (cosine) and that similarity; and how much of this shot's map the other's frames cover.
+
+    Returns {"matches": (M,) int, "similarity": (M,) float, "unique": matched frames / min(M, N), "spread": the
+    other's spread on the map over this shot's own (RMS distance from each one's own centre, all map coordinates),
+    "collapse": 1 - min(spread, 1)}: a shot the model cannot represent bunches up in a small region of the map
+    (collapse near 1) and matches few frames."""
+    a = flatten(other_latents).astype(np.float64)
+    b = flatten(shot_latents).astype(np.float64)
+    if a.shape[1] != b.shape[1]:
+        raise ParameterError(f"align: codes of {a.shape[1]} values against this shot's {b.shape[1]}: encode the "
+                             "other shot at this shot's training size")
+    a /= np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+    b /= np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    matches = np.empty(len(a), np.int64)
+    similarity = np.empty(len(a))
+    for start in range(0, len(a), BLOCK_ROWS):
+        sim = a[start:start + BLOCK_ROWS] @ b.T
+        matches[start:start + len(sim)] = sim.argmax(1)
+        similarity[start:start + len(sim)] = sim.max(1)
+
+    def spread(coords: np.ndarray) -> float:  # RMS distance of a shot's points from their own centre
+        return float(np.sqrt(((coords - coords.mean(0)) ** 2).sum(1).mean()))
+
+    ratio = spread(shot_map.project(other_latents)) / max(spread(shot_map.coords), 1e-12)
+    return {"matches": matches, "similarity": similarity,
+            "unique": len(set(matches.tolist())) / max(1, min(len(a), len(b))), "spread": ratio,
+            "collapse": 1.0 - min(ratio, 1.0)}
 
 
 # --- cuts ---------------------------------------------------------------------------------------------------------
@@ -236,20 +312,30 @@ def cut_scores(found: Sequence[int], truth: Sequence[int], tolerance: int = 1) -
 
 def loop_points(latents: np.ndarray, min_length: int, max_length: int | None = None, count: int = 5) -> list[tuple]:
     """The best (start, end, similarity) loops: frame ``end`` looks like frame ``start`` (cosine similarity of their
-    codes), so playing start..end-1 and jumping back to start is nearly seamless. Best first."""
+    codes), so playing start..end-1 and jumping back to start is nearly seamless. Best first. Searched in blocks of
+    start frames (memory O(block x N)); ties go to the earlier start, then the earlier end."""
     x = flatten(latents).astype(np.float64)
     x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    sim = x @ x.T
     n = len(x)
     max_length = max_length or n
-    found = []
-    for i in range(n):
-        for j in range(i + min_length, min(n, i + max_length + 1)):
-            found.append((float(sim[i, j]), i, j))
-    if not found:
+    if min_length >= n:
         raise ParameterError(f"loop length {min_length}: longer than the shot ({n} frames)")
-    found.sort(reverse=True)
-    return [(i, j, s) for s, i, j in found[:count]]
+    candidates: list[tuple[float, int, int]] = []
+    for start in range(0, n - min_length, BLOCK_ROWS):
+        rows = np.arange(start, min(start + BLOCK_ROWS, n - min_length))
+        sim = x[rows] @ x.T
+        gap = np.arange(n)[None, :] - rows[:, None]
+        sim[(gap < min_length) | (gap > max_length)] = -np.inf
+        flat = sim.ravel()
+        take = min(count, int(np.isfinite(flat).sum()))
+        if take == 0:
+            continue
+        best = np.argpartition(-flat, take - 1)[:take]
+        candidates += [(float(flat[k]), int(rows[k // n]), int(k % n)) for k in best]
+    if not candidates:
+        raise ParameterError(f"loop length {min_length}: longer than the shot ({n} frames)")
+    candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
+    return [(i, j, s) for s, i, j in candidates[:count]]
 
 
 def endless_loop(start: int, end: int, length: int, transition: int = 4) -> list[tuple[int, int, float]]:

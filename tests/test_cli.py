@@ -235,3 +235,23 @@ def test_average_writes_the_decoded_mean_latent_and_its_pixel_mean_with_provenan
     assert provenance["vsae:node"] == "average" and json.loads(provenance["vsae:parameters"])["fine_tune"] == 3
     assert main(["average", tiny_shot["plates"], *TINY, "--select", "999", "-o", str(tmp_path / "x.exr")]) == 2
     assert "--select: frame 999 is not a frame of" in capsys.readouterr().err
+
+
+def test_align_matches_a_shot_to_itself_and_calls_a_frozen_shot_collapsed(tiny_shot, cache_dir, tmp_path, capsys):
+    from vsae.core.demo.procedural import ProceduralShot
+
+    matches = str(tmp_path / "self.json")
+    assert main(["align", tiny_shot["plates"], "--model-from", tiny_shot["plates"], *TINY, "--matches", matches,
+                 "-o", str(tmp_path / "aligned" / "a.####.exr")]) == 0
+    report = json.loads(open(matches).read())
+    same = sum(int(k) == v for k, v in report["matches"].items())
+    assert same >= 10 and report["collapse"] < 0.2, report  # 12 frames, nearly all their own match
+    assert len(os.listdir(tmp_path / "aligned")) == 12
+    frozen = ProceduralShot(width=128, height=64, frames=1).write(str(tmp_path / "frozen"), inbetweens=False)
+    still = open_shot(frozen["plates"]).read(1001)
+    for n in range(1001, 1007):  # six copies of one frame: nothing moves, the map has nothing to spread over
+        write_image(str(tmp_path / "held" / f"h.{n}.exr"), still)
+    capsys.readouterr()
+    assert main(["align", str(tmp_path / "held" / "h.####.exr"), "--model-from", tiny_shot["plates"], *TINY]) == 0
+    held = json.loads(capsys.readouterr().out)
+    assert held["collapse"] > 0.99 and held["unique_matches"] == pytest.approx(1 / 6, abs=1e-3)  # one match

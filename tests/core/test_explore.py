@@ -97,3 +97,62 @@ def test_a_cached_shot_opens_with_its_map_stored(tiny_shot, cache_dir):
     assert sorted(set(labels.tolist())) == [0, 1] and all(labels[m] == c for c, m in enumerate(meds))
     frames = shot.render_steps(explore.endless_loop(2, 8, 8, transition=2))
     assert len(frames) == 8 and frames[0].shape == (64, 128, 3)
+
+
+def _brute_silhouette(points, labels):
+    d = np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(-1))
+    out = []
+    for i, label in enumerate(labels):
+        same = labels == label
+        a = d[i, same].sum() / (same.sum() - 1)
+        b = min(d[i, labels == o].mean() for o in set(labels.tolist()) if o != label)
+        out.append((b - a) / max(a, b))
+    return float(np.mean(out))
+
+
+def test_blocked_searches_give_what_the_whole_matrices_give():
+    rng = np.random.default_rng(4)
+    points = np.concatenate([rng.normal(c, 0.3, (300, 4)) for c in (0.0, 2.0, 5.0)])
+    labels = np.repeat(np.arange(3), 300)
+    assert explore.silhouette(points, labels) == pytest.approx(_brute_silhouette(points, labels), abs=1e-9)
+    z = rng.normal(size=(700, 8, 1, 1)).astype(np.float32)
+    x = z.reshape(700, -1).astype(np.float64)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    sim = x @ x.T
+    best = max((sim[i, j], i, j) for i in range(700) for j in range(i + 10, min(700, i + 50 + 1)))
+    assert explore.loop_points(z, min_length=10, max_length=50)[0][:2] == (best[1], best[2])
+    one = np.zeros(700, np.int64)
+    flat = z.reshape(700, -1).astype(np.float64)
+    sums = np.sqrt(np.maximum((flat ** 2).sum(1)[:, None] + (flat ** 2).sum(1)[None] - 2 * flat @ flat.T, 0)).sum(1)
+    assert explore.medoids(z, one) == [int(np.argmin(sums))]
+
+
+def test_a_15000_frame_shot_is_clustered_and_searched_for_loops_in_bounded_memory():
+    """The paper summarises 15,679 frames; whole N x N matrices of them would take tens of GB."""
+    import tracemalloc
+
+    rng = np.random.default_rng(5)
+    n = 15000
+    z = (np.repeat(rng.normal(size=(6, 16, 1, 1)), n // 6, axis=0) + rng.normal(0, 0.3, (n, 16, 1, 1))).astype(
+        np.float32)
+    tracemalloc.start()
+    points = explore.latent_map(z, range(n), components=16).coords
+    k = explore.estimate_k(points, k_max=8)
+    labels, _ = explore.kmeans(points, k)
+    medoid_list = explore.medoids(z, labels)
+    start, end, _ = explore.loop_points(z, min_length=24, max_length=600, count=1)[0]
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert k == 6 and len(medoid_list) == 6 and 24 <= end - start <= 600
+    assert peak < 400 * 2 ** 20, f"peak {peak / 2 ** 20:.0f} MiB"
+
+
+def test_a_long_shot_s_map_is_randomised_and_agrees_with_the_exact_one(monkeypatch):
+    z = _shots(lengths=(400, 300, 500), seed=3)
+    exact = explore.latent_map(z, range(len(z)), components=3)
+    monkeypatch.setattr(explore, "GRAM_LIMIT", 100)  # the same shot as if it were long
+    fast = explore.latent_map(z, range(len(z)), components=3)
+    for c in range(3):  # the same axes, up to sign
+        a, b = exact.coords[:, c], fast.coords[:, c]
+        assert abs(float(np.corrcoef(a, b)[0, 1])) > 0.999
+    np.testing.assert_allclose(fast.explained, exact.explained, rtol=1e-3)

@@ -17,9 +17,14 @@ def add_progress(p: argparse.ArgumentParser) -> None:
 
 
 def add_shot(p: argparse.ArgumentParser, required: bool = True) -> None:
-    add_progress(p)  # every command that reads a shot may train or render for long
     p.add_argument("shot", nargs=None if required else "?",
                    help="sequence (shot.####.exr, shot.%%04d.exr), folder, or movie file")
+    add_shot_options(p)
+
+
+def add_shot_options(p: argparse.ArgumentParser) -> None:
+    """The options that go with a shot (its frames, the cache, how its files are encoded) and progress."""
+    add_progress(p)  # every command that reads a shot may train or render for long
     p.add_argument("--frames", help="frames of the shot (the model trains on them): 1001-1100, 1001-1100x2 "
                                     "(default: all)")
     p.add_argument("--cache", help="model cache folder (default: $VSAE_CACHE or the user cache folder)")

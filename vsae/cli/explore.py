@@ -6,7 +6,8 @@ import json
 import sys
 
 from vsae.errors import ParameterError
-from vsae.cli.arguments import add_inference, add_shot, add_training, model_entry, plates_of, progress_bar
+from vsae.cli.arguments import (add_inference, add_shot, add_shot_options, add_training, model_entry, plates_of,
+                                progress_bar)
 
 
 def add_parsers(sub) -> None:
@@ -25,6 +26,21 @@ def add_parsers(sub) -> None:
     p.add_argument("--pixel-mean", help="also write the per-pixel mean of the same frames here, to compare")
     p.add_argument("--no-train", action="store_true", help="fail if the shot's model is not cached")
     p.set_defaults(func=cmd_average)
+
+    p = sub.add_parser("align", help="another shot's frames through this shot's model: reprojected frames, the frame "
+                                     "of this shot each one matches, and how well the model covers them")
+    p.add_argument("other", help="the other shot (sequence, folder or movie)")
+    p.add_argument("--model-from", dest="shot", required=True, metavar="SHOT",
+                   help="the shot whose model aligns (its plates, as given to vsae train)")
+    p.add_argument("--other-frames", help="frames of the other shot (default: all)")
+    add_shot_options(p)
+    add_training(p)
+    add_inference(p)
+    p.add_argument("-o", "--output", help="the aligned frames (aligned.####.exr): the other's frames reprojected")
+    p.add_argument("--iterations", type=int, default=1, help="reprojections of each frame (default 1)")
+    p.add_argument("--matches", help="write the matches and the collapse score here (JSON; default: print them)")
+    p.add_argument("--no-train", action="store_true", help="fail if the shot's model is not cached")
+    p.set_defaults(func=cmd_align)
 
     p = sub.add_parser("explore", help="the shot's latent map: open the panel, or report clusters, cuts, loops")
     add_shot(p)
@@ -158,4 +174,62 @@ def cmd_average(args) -> int:
         write_image(args.pixel_mean, dataclasses.replace(first, rgb=mean, alpha=None, extra={}, header=header),
                     colorspace=args.colorspace, provenance={**provenance, "vsae:node": "pixel mean"})
         print(f"wrote {args.pixel_mean}: their per-pixel mean")
+    return 0
+
+
+def cmd_align(args) -> int:
+    """The other shot through this shot's model (``--model-from``): each frame reprojected (``-o``), matched to the
+    frame of this shot with the most similar code, and the collapse score of the whole (``--matches``)."""
+    import dataclasses
+
+    import cv2
+    import numpy as np
+
+    from vsae.core import colour
+    from vsae.core.explore import cross_shot_matches, shot_map
+    from vsae.core.io.output_files import check_outputs, write_text_atomic
+    from vsae.core.io.sequence import open_shot, output_paths, write_image
+    from vsae.core.model.inference import reconstruct
+    from vsae.core.model.shot_model import check_device
+
+    if args.iterations < 0:
+        raise ParameterError(f"--iterations {args.iterations}: expected 0 or more")
+    check_device(args.device, args.backend, args.render_precision)
+    other = open_shot(args.other, args.other_frames, args.colorspace)
+    other.check_sizes()
+    inputs = [other, plates_of(args)]
+    paths = output_paths(args.output, other.frames, inputs) if args.output else {}
+    if args.matches:
+        check_outputs([args.matches], inputs)
+    entry = model_entry(args, train=not args.no_train, end=0.4)
+    model = entry.load_model(backend=args.backend, precision=args.render_precision, device=args.device)
+    the_map, latents = shot_map(entry)
+    width, height = entry.manifest["training_size"]
+    progress = progress_bar(args, "align", total=len(other))
+    codes = []
+    for i, number in enumerate(other.frames):
+        frame = other.read(number)
+        small = cv2.resize(frame.rgb, (width, height), interpolation=cv2.INTER_AREA)
+        codes.append(model.encode(colour.to_working(small).transpose(2, 0, 1)[None])[0][0])
+        if args.output:
+            aligned = reconstruct(model, frame.rgb, args.iterations) if args.iterations else frame.rgb
+            write_image(paths[number], dataclasses.replace(frame, rgb=aligned, extra={}), colorspace=args.colorspace)
+        progress.update((i + 1) / len(other), bar_position=i + 1, frame=number)
+    progress.close()
+    found = cross_shot_matches(the_map, latents, np.stack(codes))
+    frames = [int(f) for f in the_map.frames]
+    report = {"model": entry.key, "shot": entry.manifest["source"]["label"], "other": other.label,
+              "matches": {str(f): frames[int(m)] for f, m in zip(other.frames, found["matches"])},
+              "similarity": {str(f): round(float(s), 4) for f, s in zip(other.frames, found["similarity"])},
+              "unique_matches": round(found["unique"], 4), "spread": round(found["spread"], 4),
+              "collapse": round(found["collapse"], 4)}
+    text = json.dumps(report, indent=2)
+    if args.matches:
+        write_text_atomic(args.matches, text + "\n")
+        print(f"wrote {args.matches}: collapse {report['collapse']}, {report['unique_matches']:.0%} of the frames "
+              f"matched are distinct")
+    else:
+        print(text)
+    if args.output:
+        print(f"wrote {len(other)} aligned frames to {args.output}")
     return 0
