@@ -68,7 +68,7 @@ GRAM_LIMIT = 3000  # up to this many frames the map's PCA is exact (an N x N eig
 def _top_gram_eigen(xc: np.ndarray, k: int, seed: int = 0, power: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` largest eigenvalues and eigenvectors (N, k) of xc @ xc.T for centred codes xc (N, D), by a
     randomised range finder with ``power`` subspace iterations (Halko et al.): O(N D k) time and O(N k) memory, for
-    long shots where the N x N matrix would not fit (15,000 frames: 1.8 GB and an hour of eigh)."""
+    long shots where the N x N matrix would not fit (15,000 frames: 1.8 GB, and its eigh is O(N^3))."""
     rng = np.random.default_rng(seed)
     width = min(len(xc), k + 10)
     q = np.linalg.qr(xc @ rng.standard_normal((xc.shape[1], width)).astype(np.float32))[0]
@@ -163,8 +163,8 @@ def _sq_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def silhouette(points: np.ndarray, labels: np.ndarray, sample: int = SILHOUETTE_SAMPLE, seed: int = 0) -> float:
-    """Mean silhouette coefficient (-1..1, higher: tighter, better separated clusters), over at most ``sample``
-    points drawn evenly (seeded) when there are more: memory O(sample^2), whatever the shot's length."""
+    """Mean silhouette coefficient (-1..1, higher: tighter, better separated clusters), over a seeded random sample
+    of ``sample`` points when there are more: memory O(block x sample), whatever the shot's length."""
     points = np.asarray(points, np.float64)
     labels = np.asarray(labels)
     if len(points) > sample:
