@@ -68,6 +68,7 @@ class MapView(QtWidgets.QWidget):
         self.current = -1
         self.labels: np.ndarray | None = None
         self.trajectory: list[tuple[float, float]] = []
+        self.overlay = np.zeros((0, 2))  # another shot's frames on this map (`vsae align`'s view)
         self.mode = "select"
         self._drag: list[QtCore.QPointF] = []
         self._lasso = False
@@ -131,6 +132,11 @@ class MapView(QtWidgets.QWidget):
         self.labels = labels
         self.update()
 
+    def set_overlay(self, coords: np.ndarray) -> None:
+        """Another shot's frames at these map positions (M, 2+), drawn over the map as a white path of squares."""
+        self.overlay = np.asarray(coords, np.float64)[:, :2]
+        self.update()
+
     # --- events --------------------------------------------------------------------------------------------------
     def mousePressEvent(self, event):
         self._drag = [event.position() if hasattr(event, "position") else QtCore.QPointF(event.pos())]
@@ -179,6 +185,13 @@ class MapView(QtWidgets.QWidget):
             p.setPen(QtGui.QPen(QtGui.QColor(255, 255, 255), 2) if i in chosen else QtCore.Qt.PenStyle.NoPen)
             p.setBrush(colour)
             p.drawEllipse(q, 4.0, 4.0)
+        if len(self.overlay):
+            others = [self.to_widget(c) for c in self.overlay]
+            p.setPen(QtGui.QPen(QtGui.QColor(235, 235, 235), 1))
+            p.drawPolyline(QtGui.QPolygonF(others))
+            p.setBrush(QtGui.QColor(235, 235, 235))
+            for q in others:
+                p.drawRect(QtCore.QRectF(q.x() - 2.5, q.y() - 2.5, 5.0, 5.0))
         if 0 <= self.current < len(pts):
             p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
             p.setPen(QtGui.QPen(QtGui.QColor(255, 80, 80), 2))
@@ -392,6 +405,14 @@ class ExplorePanel(QtWidgets.QWidget):
                               f"{self.explorer.frames[self.medoid_index]}")
 
         self._submit("selection", compute, apply)
+
+    def overlay_codes(self, latents: np.ndarray, label: str = "another shot") -> np.ndarray:
+        """Another shot's codes (M, 12k, h, w; encoded by this shot's model at its training size) drawn over the map;
+        returns their map positions. A shot the model cannot represent bunches up (``vsae align``'s collapse)."""
+        coords = self.explorer.map.project(latents)
+        self.map.set_overlay(coords)
+        self.info.setText(f"{label}: {len(coords)} frames drawn over the map (white)")
+        return coords
 
     def save_average(self, path: str) -> str:
         """Write the selection's average (as shown, at the model's training size) to ``path`` (EXR, PNG, ...), with

@@ -54,6 +54,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--loop", help="write an endless loop (video texture) to this pattern (loop.####.png)")
     p.add_argument("--loop-length", type=int, default=96, help="frames of the written loop (default 96)")
     p.add_argument("--loop-min", type=int, default=12, help="shortest stretch of the shot the loop repeats (12)")
+    p.add_argument("--overlay", help="another shot to draw over the map in the panel (its frames through this "
+                                     "shot's model, as vsae align matches them)")
     p.set_defaults(func=cmd_explore)
 
 
@@ -73,9 +75,16 @@ def cmd_explore(args) -> int:
             check_outputs([args.summary], inputs)
         if args.loop:
             loop_paths = output_paths(args.loop, range(1, args.loop_length + 1), inputs)
+    overlay = None
+    if args.overlay:
+        from vsae.core.io.sequence import open_shot
+
+        overlay = open_shot(args.overlay, None, args.colorspace)
+        overlay.check_sizes()
     explorer = ShotExplorer(model_entry(args, train=not args.no_train), backend=args.backend)
     if not headless:
-        return _open_panel(explorer, args)
+        codes = _other_codes(explorer.model, overlay, explorer.entry.manifest["training_size"]) if overlay else None
+        return _open_panel(explorer, args, codes, overlay.label if overlay else "")
 
     if args.report:
         labels, meds = explorer.clusters(args.clusters)
@@ -99,7 +108,26 @@ def cmd_explore(args) -> int:
     return 0
 
 
-def _open_panel(explorer, args) -> int:
+def _other_codes(model, other, size, each=None):
+    """Codes (M, 12k, h, w) of another shot's frames through ``model``, each frame resized to ``size`` (width,
+    height: the model's shot's training size, so the codes compare with its own); ``each(number, frame)`` is called
+    with every frame read."""
+    import cv2
+    import numpy as np
+
+    from vsae.core import colour
+
+    codes = []
+    for number in other.frames:
+        frame = other.read(number)
+        small = cv2.resize(frame.rgb, tuple(size), interpolation=cv2.INTER_AREA)
+        codes.append(model.encode(colour.to_working(small).transpose(2, 0, 1)[None])[0][0])
+        if each is not None:
+            each(number, frame)
+    return np.stack(codes)
+
+
+def _open_panel(explorer, args, overlay_codes=None, overlay_label: str = "") -> int:
     try:
         from qtpy import QtWidgets
     except Exception as exc:  # qtpy raises its own error when no binding is installed
@@ -110,6 +138,8 @@ def _open_panel(explorer, args) -> int:
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     panel = ExplorePanel(explorer, cache=ModelCache(args.cache))
+    if overlay_codes is not None:
+        panel.overlay_codes(overlay_codes, overlay_label)
     panel.resize(1100, 700)
     panel.show()
     return app.exec()
@@ -182,10 +212,6 @@ def cmd_align(args) -> int:
     frame of this shot with the most similar code, and the collapse score of the whole (``--matches``)."""
     import dataclasses
 
-    import cv2
-    import numpy as np
-
-    from vsae.core import colour
     from vsae.core.explore import cross_shot_matches, shot_map
     from vsae.core.io.output_files import check_outputs, write_text_atomic
     from vsae.core.io.sequence import open_shot, output_paths, write_image
@@ -206,17 +232,18 @@ def cmd_align(args) -> int:
     the_map, latents = shot_map(entry)
     width, height = entry.manifest["training_size"]
     progress = progress_bar(args, "align", total=len(other))
-    codes = []
-    for i, number in enumerate(other.frames):
-        frame = other.read(number)
-        small = cv2.resize(frame.rgb, (width, height), interpolation=cv2.INTER_AREA)
-        codes.append(model.encode(colour.to_working(small).transpose(2, 0, 1)[None])[0][0])
+    done: list[int] = []
+
+    def each(number, frame):
         if args.output:
             aligned = reconstruct(model, frame.rgb, args.iterations) if args.iterations else frame.rgb
             write_image(paths[number], dataclasses.replace(frame, rgb=aligned, extra={}), colorspace=args.colorspace)
-        progress.update((i + 1) / len(other), bar_position=i + 1, frame=number)
+        done.append(number)
+        progress.update(len(done) / len(other), bar_position=len(done), frame=number)
+
+    codes = _other_codes(model, other, (width, height), each)
     progress.close()
-    found = cross_shot_matches(the_map, latents, np.stack(codes))
+    found = cross_shot_matches(the_map, latents, codes)
     frames = [int(f) for f in the_map.frames]
     report = {"model": entry.key, "shot": entry.manifest["source"]["label"], "other": other.label,
               "matches": {str(f): frames[int(m)] for f, m in zip(other.frames, found["matches"])},

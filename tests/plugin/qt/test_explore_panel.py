@@ -156,3 +156,10 @@ def test_the_curve_follows_a_training_in_another_process_and_the_panel_stays_res
     assert seen >= 2  # the loss curve grew while the other process trained
     gaps = np.diff(ticks)
     assert len(gaps) > 20 and gaps.max() < 0.5  # the event loop never stalled
+
+
+def test_another_shot_s_codes_are_drawn_over_the_map(panel, app):
+    own = panel.overlay_codes(panel.explorer.latents[:5], "the shot itself")
+    np.testing.assert_allclose(own, panel.explorer.map.coords[:5], atol=1e-3)  # its own frames land on their dots
+    assert panel.map.overlay.shape == (5, 2) and "5 frames drawn over the map" in panel.info.text()
+    assert not panel.map.grab().isNull()
