@@ -92,8 +92,8 @@ def show_clean_plate(shot: ProceduralShot, model, frames: list[int], grow: int =
         plate, mask = shot.render(t)
         truth = shot.render(t, objects=False)[0]
         hole = mask > 0.5
-        others = [(to_working(shot.render(s)[0]), shot.render(s)[1] > 0.5)
-                  for s in fill_frames(t, everything, options.fill, 8)]
+        others = [(to_working(rgb), other_mask > 0.5)
+                  for rgb, other_mask in (shot.render(s) for s in fill_frames(t, everything, options.fill, 8))]
         fill, _ = clean_plate(to_working(plate), hole, others, lambda: model, options)
         cleaned = from_working(fill)
         inside = hole_matte(hole, grow)[0]

@@ -10,6 +10,36 @@ from vsae.errors import ParameterError
 from vsae.plugin.node import ClipInput, NodeDefinition, Param, RenderContext
 
 
+def require_region(node: str, missing: str, params: dict, context: RenderContext) -> list:
+    """The node's box tracks; ParameterError ``"{node}: {missing}: give boxes or connect a matte"`` when it has
+    neither boxes nor a matte (Clean Plate's hole, Paint's region)."""
+    tracks = parse_boxes(params["boxes"])
+    if not tracks and not context.has_input("matte"):
+        raise ParameterError(f"{node}: {missing}: give boxes or connect a matte")
+    return tracks
+
+
+def check_region(node: str, missing: str, params: dict, context: RenderContext, width: int, height: int) -> None:
+    """Before a render: boxes or a matte are given, and no box lies wholly outside the frame on any frame."""
+    from vsae.core.ops.clean_plate import boxes_hole
+
+    tracks = require_region(node, missing, params, context)
+    for frame in context.source_frames if tracks else ():
+        boxes_hole(tracks, frame, height, width, params["box_origin"])  # a box wholly outside is named here
+
+
+def region_at(frame: int, params: dict, context: RenderContext, height: int, width: int) -> np.ndarray:
+    """(H, W) bool: the boxes at ``frame`` united with the matte input's frame where one is connected."""
+    from vsae.core.ops.clean_plate import boxes_hole, matte_from_frame
+
+    tracks = parse_boxes(params["boxes"])
+    hole = (boxes_hole(tracks, frame, height, width, params["box_origin"]) if tracks
+            else np.zeros((height, width), bool))
+    if context.has_input("matte"):
+        hole |= matte_from_frame(context.fetch("matte", frame), f"matte frame {frame}", height, width) >= 0.5
+    return hole
+
+
 class CleanPlateNode(NodeDefinition):
     name = "clean_plate"
     label = "VSAE Clean Plate"
@@ -55,25 +85,8 @@ class CleanPlateNode(NodeDefinition):
         frames = sorted([frame] + self._others(frame, params, source_frames))
         return {"source": frames, "matte": frames}
 
-    def _hole(self, frame: int, params: dict, context: RenderContext, height: int, width: int,
-              connected: bool) -> np.ndarray:
-        from vsae.core.ops.clean_plate import boxes_hole, matte_from_frame
-
-        tracks = parse_boxes(params["boxes"])
-        hole = (boxes_hole(tracks, frame, height, width, params["box_origin"]) if tracks
-                else np.zeros((height, width), bool))
-        if connected:
-            hole |= matte_from_frame(context.fetch("matte", frame), f"matte frame {frame}", height, width) >= 0.5
-        return hole
-
     def check_inputs(self, params: dict, context: RenderContext, width: int, height: int) -> None:
-        from vsae.core.ops.clean_plate import boxes_hole
-
-        tracks = parse_boxes(params["boxes"])
-        if not tracks and not context.has_input("matte"):
-            raise ParameterError("clean_plate: nothing to remove: give boxes or connect a matte")
-        for frame in context.source_frames if tracks else ():
-            boxes_hole(tracks, frame, height, width, params["box_origin"])  # a box wholly outside is named here
+        check_region("clean_plate", "nothing to remove", params, context, width, height)
 
     def uses_model(self, params: dict) -> bool:
         return params["iterations"] > 0
@@ -85,14 +98,11 @@ class CleanPlateNode(NodeDefinition):
 
         source = context.fetch("source", frame)
         width, height = source.size
-        connected = context.has_input("matte")
-        if not parse_boxes(params["boxes"]) and not connected:
-            raise ParameterError("clean_plate: nothing to remove: give boxes or connect a matte")
+        require_region("clean_plate", "nothing to remove", params, context)
         options = CleanPlateOptions(fill=params["fill"], iterations=params["iterations"], grow=params["grow"],
                                     feather=params["feather"])
-        hole = self._hole(frame, params, context, height, width, connected)
-        others = [(colour.to_working(context.fetch("source", f).rgb),
-                   self._hole(f, params, context, height, width, connected))
+        hole = region_at(frame, params, context, height, width)
+        others = [(colour.to_working(context.fetch("source", f).rgb), region_at(f, params, context, height, width))
                   for f in self._others(frame, params, context.source_frames)] if hole.any() else []
         fill, matte = clean_plate(colour.to_working(source.rgb), hole, others, context.shot_model, options)
         if not matte.any():  # nothing to remove on this frame (the object is out of shot)

@@ -4,12 +4,12 @@ the source's."""
 
 from __future__ import annotations
 
-import numpy as np
 
 from vsae.core.ops.clean_plate import BOX_ORIGINS, parse_boxes
 from vsae.core.ops.paint import SOURCES
 from vsae.errors import ParameterError
 from vsae.plugin.node import ClipInput, NodeDefinition, Param, RenderContext
+from vsae.plugin.nodes.clean_plate import check_region, region_at, require_region
 
 
 class PaintNode(NodeDefinition):
@@ -72,15 +72,9 @@ class PaintNode(NodeDefinition):
         return needed
 
     def check_inputs(self, params: dict, context: RenderContext, width: int, height: int) -> None:
-        from vsae.core.ops.clean_plate import boxes_hole
-
-        tracks = parse_boxes(params["boxes"])
-        if not tracks and not context.has_input("matte"):
-            raise ParameterError("paint: nowhere to paste: give boxes or connect a matte")
+        check_region("paint", "nowhere to paste", params, context, width, height)
         if params["source"] == "still" and not context.has_input("still"):
             raise ParameterError("paint: source still needs the still input")
-        for frame in context.source_frames if tracks else ():
-            boxes_hole(tracks, frame, height, width, params["box_origin"])  # a box wholly outside is named here
 
     def uses_model(self, params: dict) -> bool:
         return params["iterations"] > 0
@@ -88,18 +82,13 @@ class PaintNode(NodeDefinition):
     def render(self, frame: int, params: dict, context: RenderContext):
         from vsae.core import colour
         from vsae.core.io.sequence import Frame
-        from vsae.core.ops.clean_plate import boxes_hole, composite, matte_from_frame
+        from vsae.core.ops.clean_plate import composite
         from vsae.core.ops.paint import PaintOptions, paint, paint_content
 
         source = context.fetch("source", frame)
         width, height = source.size
-        tracks = parse_boxes(params["boxes"])
-        if not tracks and not context.has_input("matte"):
-            raise ParameterError("paint: nowhere to paste: give boxes or connect a matte")
-        hole = (boxes_hole(tracks, frame, height, width, params["box_origin"]) if tracks
-                else np.zeros((height, width), bool))
-        if context.has_input("matte"):
-            hole |= matte_from_frame(context.fetch("matte", frame), f"matte frame {frame}", height, width) >= 0.5
+        require_region("paint", "nowhere to paste", params, context)
+        hole = region_at(frame, params, context, height, width)
         if not hole.any():
             return source
         options = PaintOptions(source=params["source"], dx=params["dx"], dy=params["dy"], follow=params["follow"],

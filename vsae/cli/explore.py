@@ -154,7 +154,7 @@ def cmd_average(args) -> int:
 
     from vsae import __version__
     from vsae.core import colour
-    from vsae.core.explore import latent_average, pixel_average
+    from vsae.core.explore import latent_average
     from vsae.core.io.output_files import check_outputs
     from vsae.core.io.sequence import check_image_extension, open_shot, parse_frames, write_image
     from vsae.core.model.padding import stride_pads
@@ -177,7 +177,12 @@ def cmd_average(args) -> int:
     seq.check_sizes()
     entry = model_entry(args, train=not args.no_train, end=0.5)
     model = entry.load_model(backend=args.backend, precision=args.render_precision, device=args.device)
-    frames = [colour.to_working(seq.read(f).rgb) for f in selected]
+    first = seq.read(selected[0])
+    frames, total = [], np.zeros_like(first.rgb, np.float64)  # each plate read once: the pixel mean sums them
+    for f in selected:
+        rgb = first.rgb if f == selected[0] else seq.read(f).rgb
+        frames.append(colour.to_working(rgb))
+        total += rgb
     if args.fine_tune:
         progress = progress_bar(args, "fine-tune", total=args.fine_tune, end=0.9)
         from vsae.core.training.fine_tune import fine_tune
@@ -188,7 +193,6 @@ def cmd_average(args) -> int:
     latents = model.encode_batches(f.transpose(2, 0, 1) for f in frames)
     average = colour.from_working(latent_average(model, latents, stride_pads(height, width)[0],
                                                  args.iterations).transpose(1, 2, 0))
-    first = seq.read(selected[0])
     provenance = {"vsae:version": __version__, "vsae:node": "average",
                   "vsae:parameters": json.dumps({"select": args.select or "all", "iterations": args.iterations,
                                                  "fine_tune": args.fine_tune}),
@@ -200,7 +204,7 @@ def cmd_average(args) -> int:
           f"{args.iterations} reprojections" + (f", after {args.fine_tune} fine-tuning steps" if args.fine_tune
                                                 else ""))
     if args.pixel_mean:
-        mean = pixel_average([seq.read(f).rgb for f in selected])
+        mean = (total / len(selected)).astype(np.float32)
         write_image(args.pixel_mean, dataclasses.replace(first, rgb=mean, alpha=None, extra={}, header=header),
                     colorspace=args.colorspace, provenance={**provenance, "vsae:node": "pixel mean"})
         print(f"wrote {args.pixel_mean}: their per-pixel mean")
