@@ -338,21 +338,29 @@ def loop_points(latents: np.ndarray, min_length: int, max_length: int | None = N
     return [(i, j, s) for s, i, j in candidates[:count]]
 
 
-def endless_loop(start: int, end: int, length: int, transition: int = 4) -> list[tuple[int, int, float]]:
-    """A loop of ``length`` output frames over source indices start..end-1, as (a, b, alpha) steps: decode
-    (1 - alpha) z_a + alpha z_b. The last ``transition`` frames of each pass cross-fade, in latent space, toward the
-    frames that lead into ``start`` (end ~ start), so the jump back is hidden (a video texture)."""
+def endless_loop(start: int, end: int, length: int, transition: int = 4,
+                 count: int | None = None) -> list[tuple[int, int, float]]:
+    """A loop of ``length`` output frames over source indices start..end-1, as (a, b, alpha) steps: show
+    (1 - alpha) x_a + alpha x_b (decoded latents, or any in-between method). Frame ``end`` looks like ``start``, so
+    the jump from end-1 back to start is hidden by a cross-fade of ``transition`` frames: the last frames of each pass
+    fade toward the frames that lead into ``start`` (start-1, start-2, ...), or, where the shot has too few frames
+    before ``start``, the first frames of each pass fade from the frames that follow ``end-1`` (end, end+1, ...;
+    ``count``: the source frames there are, default end). Every pass is the same, so a loop of whole passes also
+    leads from its last frame into its first (a video texture)."""
     span = end - start
     if span < 2:
         raise ParameterError(f"loop {start}-{end}: needs two frames or more")
-    transition = max(0, min(transition, span - 1, start))  # the frames before start are what it fades toward
+    count = end if count is None else count
+    transition = max(0, min(transition, span // 2))
+    before, after = min(transition, start), min(transition, count - end)
     steps = []
     for k in range(length):
         p = k % span
         a = start + p
-        if p >= span - transition:
-            alpha = (p - (span - transition) + 1) / (transition + 1)
-            steps.append((a, a - span, alpha))
+        if before >= after and p >= span - before:  # fade out toward the frames before start
+            steps.append((a, a - span, (p - (span - before) + 1) / (before + 1)))
+        elif after > before and p < after:  # fade in from the frames after end-1
+            steps.append((a, a + span, 1.0 - (p + 1) / (after + 1)))
         else:
             steps.append((a, a, 0.0))
     return steps
@@ -376,6 +384,16 @@ def trajectory_frames(shot_map: ShotMap, points: Sequence[Sequence[float]], step
         if not frames or frames[-1] != f:
             frames.append(f)
     return frames
+
+
+def frame_curve(frames: Sequence[int], output_first: int) -> str:
+    """A frame curve that Retime renders (``--timing curve --curve FILE``): output frame output_first + i shows
+    source frame ``frames[i]``, one ``output source`` line each."""
+    if not frames:
+        raise ParameterError("frame curve: no frames (draw a path on the map first)")
+    lines = ["# vsae frame curve: output source (vsae retime --timing curve --curve THIS_FILE)"]
+    lines += [f"{output_first + i} {int(f)}" for i, f in enumerate(frames)]
+    return "\n".join(lines) + "\n"
 
 
 def summary_strip(images: Sequence[np.ndarray], height: int = 128) -> np.ndarray:

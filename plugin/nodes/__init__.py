@@ -16,6 +16,7 @@ NODES = {
     "stretch": "vsae.plugin.nodes.canvas:StretchNode",
     "stitch": "vsae.plugin.nodes.canvas:StitchNode",
     "paint": "vsae.plugin.nodes.paint:PaintNode",
+    "loop": "vsae.plugin.nodes.loop:LoopNode",
 }
 
 

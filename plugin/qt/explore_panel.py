@@ -287,6 +287,8 @@ class ExplorePanel(QtWidgets.QWidget):
         loop_button.clicked.connect(self.render_loop)
         save_button = QtWidgets.QPushButton("Save average...")
         save_button.clicked.connect(self._ask_save_average)
+        curve_button = QtWidgets.QPushButton("Export curve...")
+        curve_button.clicked.connect(self._ask_export_curve)
         self.curve = CurveView(cache, self)
         self.loop_frames: list[np.ndarray] = []
         self.selected_frames: list[int] = []
@@ -305,7 +307,7 @@ class ExplorePanel(QtWidgets.QWidget):
 
         controls = QtWidgets.QHBoxLayout()
         for widget in (QtWidgets.QLabel("mode"), self.mode, QtWidgets.QLabel("clusters"), self.clusters,
-                       cluster_button, loop_button, save_button):
+                       cluster_button, loop_button, save_button, curve_button):
             controls.addWidget(widget)
         controls.addStretch(1)
         side = QtWidgets.QVBoxLayout()
@@ -328,7 +330,8 @@ class ExplorePanel(QtWidgets.QWidget):
         self.map.hovered.connect(self.show_frame)
         self.map.clicked.connect(self.show_frame)
         self.map.selected.connect(self.show_selection)
-        self.map.drawn.connect(lambda _points: self.info.setText("trajectory drawn: Render loop plays it"))
+        self.map.drawn.connect(lambda _points: self.info.setText("trajectory drawn: Render loop plays it, Export "
+                                                                 "curve writes it for vsae retime"))
 
     def _image_label(self, title: str) -> QtWidgets.QLabel:
         label = QtWidgets.QLabel(title)
@@ -444,6 +447,35 @@ class ExplorePanel(QtWidgets.QWidget):
         if path:
             try:
                 self.save_average(path)
+            except VsaeError as exc:
+                self.info.setText(str(exc))
+
+    def export_curve(self, path: str, output_first: int | None = None) -> list[int]:
+        """Write the drawn path as a frame curve Retime renders at plate resolution (``vsae retime PLATES --timing
+        curve --curve PATH``): output frame ``output_first`` + i (default: the shot's first frame number) shows the
+        i-th source frame the path passes. Returns those frame numbers; ParameterError when nothing is drawn."""
+        from vsae.core.explore import frame_curve, trajectory_frames
+        from vsae.core.io.output_files import check_outputs, write_text_atomic
+        from vsae.errors import ParameterError
+
+        if not self.map.trajectory:
+            raise ParameterError("export curve: draw a path on the map first (mode: draw)")
+        check_outputs([path], [])
+        frames = [int(self.explorer.frames[i]) for i in trajectory_frames(self.explorer.map, self.map.trajectory)]
+        first = int(self.explorer.frames[0]) if output_first is None else output_first
+        write_text_atomic(path, frame_curve(frames, first))
+        self.info.setText(f"wrote a frame curve of {len(frames)} frames to {path}: vsae retime --timing curve "
+                          f"--curve {path}")
+        return frames
+
+    def _ask_export_curve(self) -> None:
+        from vsae.errors import VsaeError
+
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export the drawn path as a frame curve", "path.curve",
+                                                        "Frame curves (*.curve *.txt)")
+        if path:
+            try:
+                self.export_curve(path)
             except VsaeError as exc:
                 self.info.setText(str(exc))
 

@@ -95,6 +95,7 @@ EVERY_NODE = {
     "stretch": (["--scale-x", "2", "--iterations", "1"], (-8, -4, 272, 72, 256, 64)),
     "stitch": (["--offsets", "0,1", "--iterations", "1"], (0, 0, 272, 72, 272, 72)),
     "paint": (["--boxes", "40,20,60,40", "--offset", "1", "--iterations", "1"], (-4, -4, 136, 72, 128, 64)),
+    "loop": (["--loop-first", "1001", "--loop-last", "1002", "--method", "latent"], (-4, -4, 136, 72, 128, 64)),
 }
 
 

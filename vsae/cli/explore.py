@@ -94,13 +94,16 @@ def cmd_explore(args) -> int:
             "clusters": [{"frames": [explorer.frames[i] for i in range(len(labels)) if labels[i] == c],
                           "medoid": explorer.frames[m]} for c, m in enumerate(meds)],
             "cuts": explorer.cuts(),
+            # loop_first/loop_last for `vsae loop` (the stretch start..end-1; frame end looks like start)
+            "loops": [{"loop_first": explorer.frames[i], "loop_last": explorer.frames[j - 1],
+                       "similarity": round(s, 4)} for i, j, s in loop_points(explorer.latents, args.loop_min)],
         }, indent=2))
     if args.summary:
         write_image(args.summary, Frame(rgb=explorer.summary(args.clusters)))
         print(f"wrote {args.summary}")
     if args.loop:
         start, end, similarity = loop_points(explorer.latents, args.loop_min)[0]
-        steps = endless_loop(start, end, args.loop_length)
+        steps = endless_loop(start, end, args.loop_length, count=len(explorer.latents))
         for n, image in enumerate(explorer.render_steps(steps)):
             write_image(loop_paths[n + 1], Frame(rgb=image))
         print(f"wrote {args.loop_length} loop frames to {args.loop}: source frames {explorer.frames[start]}-"

@@ -32,14 +32,14 @@ def shot(tmp_path_factory):
     plates = ProceduralShot(width=128, height=64, frames=12).write(str(root / "shot"))["plates"]
     cache = ModelCache(str(root / "cache"))
     entry = cache.get_or_train(open_shot(plates, None, "auto"), tiny_settings())
-    return ShotExplorer(entry), cache
+    return ShotExplorer(entry), cache, plates
 
 
 @pytest.fixture
 def panel(app, shot):
     from vsae.plugin.qt.explore_panel import ExplorePanel
 
-    explorer, cache = shot
+    explorer, cache, _ = shot
     p = ExplorePanel(explorer, cache=cache)
     p.resize(1000, 640)
     p.show()
@@ -131,9 +131,26 @@ def test_clusters_colour_the_map_and_a_drawn_path_renders_as_a_loop(panel, app):
     assert panel._loop_position > 0
 
 
+def test_a_drawn_path_exported_as_a_frame_curve_is_what_retime_renders(panel, shot, tmp_path):
+    from vsae.cli import main
+    from vsae.core.io.sequence import open_shot
+
+    plates = shot[2]
+    c = panel.explorer.map.coords[:, :2]
+    panel.map.set_trajectory([c[9], c[2]])
+    curve = str(tmp_path / "path.curve")
+    frames = panel.export_curve(curve, output_first=1)
+    assert frames[0] == panel.explorer.frames[9] and frames[-1] == panel.explorer.frames[2] and len(frames) >= 2
+    out = str(tmp_path / "path.####.exr")
+    assert main(["retime", plates, "--timing", "curve", "--curve", curve, "--method", "nearest", "-o", out]) == 0
+    rendered, source = open_shot(out), open_shot(plates)
+    assert list(rendered.frames) == list(range(1, len(frames) + 1))
+    assert all(np.array_equal(rendered.read(i + 1).rgb, source.read(f).rgb) for i, f in enumerate(frames))
+
+
 def test_the_curve_follows_a_training_in_another_process_and_the_panel_stays_responsive(panel, app, shot,
                                                                                          tiny_shot):
-    _, cache = shot
+    _, cache, _ = shot
     cmd = [sys.executable, "-m", "vsae.cli", "train", tiny_shot["plates"], "--cache", cache.root, "--steps", "400",
            "--k", "4", "--batch", "2", "--crop", "64", "--seed", "7"]
     worker = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
