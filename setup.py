@@ -57,6 +57,8 @@ setup(
         # Farm submission: OpenJD templates are checked with openjd-model; OpenCue jobs are built with pyoutline
         # (which imports packaging without declaring it).
         "farm": ["openjd-model>=0.13", "opencue-pyoutline>=1.37", "packaging"],
+        # Benchmarks only: PyAV's H.264/H.265 encoders, the baselines of bench/conform_quality.py.
+        "bench": ["av>=12"],
     },
     entry_points={"console_scripts": ["vsae = vsae.cli:main"]},
 )

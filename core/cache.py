@@ -311,11 +311,13 @@ class ModelCache:
 
     def _train_entry(self, key, seq, settings, init_state, progress) -> CacheEntry:
         from vsae.core.model.shot_model import ShotModel
-        from vsae.core.training.frames import load_training_frames
+        from vsae.core.training.frames import load_training_frames, streams
         from vsae.core.training.trainer import train
 
-        frames = load_training_frames(seq, settings.train_scale)
         ckpt = self.checkpoint_path(key)
+        # A long shot is streamed from a file in the training's own folder (removed with it), not held in memory.
+        store = os.path.join(os.path.dirname(ckpt), "frames.npy") if streams(seq, settings.train_scale) else None
+        frames = load_training_frames(seq, settings.train_scale, store=store)
         if progress is not None and os.path.exists(ckpt):
             progress.note(f"resuming from checkpoint {ckpt}")
         from vsae.core.progress import TrainingLog
@@ -415,12 +417,70 @@ class ModelCache:
             report.append((key, problem))
         return report
 
+    def import_entry(self, folder: str) -> CacheEntry:
+        """Bring a model's entry folder from elsewhere (another cache's ``models/KEY``, sent once to a receiver)
+        into this cache under its own key. The folder's manifest and every file it lists are checked (regular
+        files, no links, checksums) before anything is copied; the copy is published atomically and follows the
+        umask. An entry already here under that key is kept (the key names the content)."""
+        import re
+        import stat
+
+        def regular(path: str, what: str) -> None:
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                raise CacheError(f"cache import {folder}: {what} is missing") from None
+            if not stat.S_ISREG(mode):
+                raise CacheError(f"cache import {folder}: {what} is not a regular file (links are not followed)")
+
+        if not os.path.isdir(folder) or os.path.islink(folder):
+            raise CacheError(f"cache import {folder}: not a folder (a model's entry folder, models/KEY)")
+        regular(os.path.join(folder, MANIFEST), MANIFEST)
+        try:
+            with open(os.path.join(folder, MANIFEST), "rb") as fh:
+                manifest = json.loads(fh.read().decode("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CacheError(f"cache import {folder}: {MANIFEST} unreadable ({' '.join(str(exc).split())})") from None
+        key = manifest.get("key") if isinstance(manifest, dict) else None
+        if not isinstance(key, str) or not re.fullmatch(r"[0-9a-zA-Z_-]{6,128}", key):
+            raise CacheError(f"cache import {folder}: {MANIFEST} names no valid key")
+        damage = manifest_damage(manifest, key)
+        files = manifest.get("files") or {}
+        if damage or WEIGHTS not in files:
+            raise CacheError(f"cache import {folder}: {damage or 'manifest lists no ' + WEIGHTS}")
+        for name, checksum in files.items():
+            if os.path.basename(name) != name or name.startswith("."):
+                raise CacheError(f"cache import {folder}: {MANIFEST} lists {name!r}, not a file of the folder")
+            regular(os.path.join(folder, name), name)
+            if file_checksum(os.path.join(folder, name)) != checksum:
+                raise CacheError(f"cache import {folder}: {name} does not match its checksum")
+        with self._lock(key):
+            existing = self.read_entry(key)
+            if existing is not None and not existing.damage:
+                return existing
+            tmp = tempfile.mkdtemp(prefix=f".{key}.", dir=self._dir("models"))
+            try:
+                follow_umask(tmp, folder=True)
+                for name in [*files, MANIFEST]:
+                    shutil.copyfile(os.path.join(folder, name), os.path.join(tmp, name), follow_symlinks=False)
+                    follow_umask(os.path.join(tmp, name))
+                if existing is not None:  # a damaged entry under the key: replaced by the sound one
+                    self.remove_unlocked(key)
+                os.replace(tmp, self.entry_path(key))
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+        return CacheEntry(key, self.entry_path(key), manifest)
+
     def remove(self, key: str) -> None:
         with self._lock(key):
-            path = self.entry_path(key)
-            trash = os.path.join(self._dir("models"), f".rm-{key}-{uuid.uuid4().hex}")
-            os.replace(path, trash)  # atomic: readers see the entry or nothing
-            shutil.rmtree(trash, ignore_errors=True)
+            self.remove_unlocked(key)
+
+    def remove_unlocked(self, key: str) -> None:
+        """``remove`` for a caller that holds the key's lock."""
+        trash = os.path.join(self._dir("models"), f".rm-{key}-{uuid.uuid4().hex}")
+        os.replace(self.entry_path(key), trash)  # atomic: readers see the entry or nothing
+        shutil.rmtree(trash, ignore_errors=True)
 
     def gc(self, older_than_s: float | None = None) -> list[str]:
         """Remove temp folders, stale index records, abandoned checkpoints; with ``older_than_s``, also entries

@@ -121,6 +121,28 @@ class RenderContext:
         return name in self.connected
 
 
+def neighbour_window(frame: int, radius: int, source_frames: Sequence[int]) -> list[int]:
+    """``frame`` and up to ``radius`` frames of the shot either side of it, ``frame`` first (what a node that averages
+    neighbours' results reads; the first is the frame whose header the output keeps)."""
+    frames = list(source_frames)
+    if not radius or frame not in frames:
+        return [frame]
+    i = frames.index(frame)
+    return [frame] + frames[max(0, i - radius):i] + frames[i + 1:i + 1 + radius]
+
+
+def kept(context: RenderContext, key: tuple, compute: Callable[[], Any], keep: int) -> Any:
+    """``compute()`` memoised in ``context.cache`` under ``key`` (a tuple whose first item names its kind), with at
+    most ``keep`` results of that kind kept, the oldest dropped: renders walk forward, and a window of neighbours is
+    what the next frame needs again."""
+    if key not in context.cache:
+        same = [k for k in context.cache if isinstance(k, tuple) and k and k[0] == key[0]]
+        for old in same[:max(0, len(same) - keep + 1)]:
+            del context.cache[old]
+        context.cache[key] = compute()
+    return context.cache[key]
+
+
 class NodeDefinition:
     """Base of every node: subclasses set the class attributes and implement ``render``."""
 

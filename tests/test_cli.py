@@ -190,6 +190,9 @@ def test_explore_reports_and_writes_a_summary_and_a_loop(tiny_shot, cache_dir, t
     report = json.loads(out[:out.index("\nwrote")])
     assert [len(c["frames"]) for c in report["clusters"]] and sum(len(c["frames"]) for c in report["clusters"]) == 12
     assert all(c["medoid"] in c["frames"] for c in report["clusters"])
+    loops = report["loops"]  # what `vsae loop --loop-first/--loop-last` takes
+    assert loops and all(lp["loop_last"] - lp["loop_first"] >= 3 for lp in loops)
+    assert loops[0]["similarity"] == max(lp["similarity"] for lp in loops)
     assert read_image(summary).rgb.shape == (128, 3 * 256, 3)  # three medoids at 128 high
     assert read_image(loop.replace("####", "0010")).rgb.shape == (64, 128, 3)
     assert not (tmp_path / "loop" / "loop.0011.png").exists()

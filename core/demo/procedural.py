@@ -128,3 +128,27 @@ class ProceduralShot:
                 write_image(output_path(patterns["inbetween"], number), Frame(rgb=mid, pixel_type="half"))
         return patterns
 
+
+
+class WavesSequence:
+    """``count`` frames of moving colour waves, made when read (nothing on disk), with the members of a
+    ShotSequence that loading frames for training reads (frames, size, label, path, read, len): a long shot
+    (thousands of frames) for tests and benchmarks of length, at a fraction of ``ProceduralShot``'s cost a frame."""
+
+    def __init__(self, count: int, width: int = 64, height: int = 64):
+        self.frames = list(range(FIRST_FRAME, FIRST_FRAME + count))
+        self.size = (width, height)
+        self.label = f"waves.####.exr ({count} frames)"
+        self._yy, self._xx = np.mgrid[0:height, 0:width].astype(np.float32)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def path(self, number: int) -> str:
+        return f"waves.{number:04d}.exr"
+
+    def read(self, number: int) -> Frame:
+        t, xx, yy = (number - FIRST_FRAME) * 0.05, self._xx, self._yy
+        rgb = np.stack([0.3 + 0.2 * np.sin(xx / 6 + t), 0.3 + 0.2 * np.cos(yy / 5 - t),
+                        0.2 + 0.1 * np.sin((xx + yy) / 9 + 2 * t)], axis=2)
+        return Frame(rgb=rgb.astype(np.float32), pixel_type="float")

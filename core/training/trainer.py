@@ -81,15 +81,28 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 def prepare_frames(frames: np.ndarray) -> torch.Tensor:
     """(N, H, W, 3) working-range frames -> padded (N, 3, H', W') float16 tensor, H' and W' multiples of 64.
 
-    Kept as float16 (2 bytes a value) so a 100-frame 1080p shot holds about 1.3 GB.
+    Kept as float16 (2 bytes a value) so a 100-frame 1080p shot holds about 1.3 GB. Frames memory-mapped from a
+    file (``load_training_frames(store=...)``, a long shot) are padded into a second memory-mapped file beside it,
+    so training reads them from disk through the page cache and holds none of the shot itself.
     """
     if frames.ndim != 4 or frames.shape[-1] != 3:
         raise InputError(f"training frames: expected (N, H, W, 3), got {tuple(frames.shape)}")
     out = None
+    mapped = frames.filename if isinstance(frames, np.memmap) else None
+    if mapped and frames.dtype == np.float16 and frames.shape[1] % STRIDE == 0 and frames.shape[2] % STRIDE == 0:
+        # Nothing to pad: the mapped frames themselves, seen as (N, 3, H, W) (channels-last in memory, as the model
+        # takes them); no second file.
+        return torch.from_numpy(np.asarray(frames)).permute(0, 3, 1, 2)
     for i in range(frames.shape[0]):  # one frame at a time: never a second full-size copy of the shot in float32
         t = pad_to_stride(torch.from_numpy(np.ascontiguousarray(frames[i])).permute(2, 0, 1)[None].float())[0]
         if out is None:
-            out = torch.empty((frames.shape[0],) + tuple(t.shape[1:]), dtype=torch.float16)
+            shape = (frames.shape[0],) + tuple(t.shape[1:])
+            if mapped:
+                from vsae.core.training.frames import mapped_array
+
+                out = torch.from_numpy(mapped_array(f"{os.path.splitext(str(mapped))[0]}-padded.npy", shape))
+            else:
+                out = torch.empty(shape, dtype=torch.float16)
         out[i] = t[0]
     if out is None:
         raise InputError("training frames: none")
@@ -245,9 +258,15 @@ def _discard_checkpoint(path: str, exc: Exception, progress) -> None:
         pass
 
 
+# Batch-norm statistics are recomputed over every frame of a shot up to this many, over this many evenly spaced
+# frames beyond (a 15,000-frame shot would spend minutes on them; the mean of 2,000 frames is as good).
+BATCHNORM_FRAMES = 2000
+
+
 @torch.no_grad()
 def recompute_batchnorm(model: ShotAutoencoder, data: torch.Tensor, device: torch.device, batch: int = 4) -> None:
-    """Set every batch-norm's running statistics to the exact mean over the shot's full frames.
+    """Set every batch-norm's running statistics to the exact mean over the shot's full frames (``BATCHNORM_FRAMES``
+    of them, evenly spaced, in a longer shot).
 
     The running averages left by training trail the weights; inference in eval mode then decodes slightly off.
     """
@@ -258,8 +277,12 @@ def recompute_batchnorm(model: ShotAutoencoder, data: torch.Tensor, device: torc
         m.momentum = None  # cumulative average
     model.train()
     batch = max(1, min(batch, FULL_FRAME_PIXELS // (data.shape[2] * data.shape[3])))
-    for i in range(0, data.shape[0], batch):
-        model(data[i:i + batch].to(device).float().contiguous(memory_format=torch.channels_last))
+    n = data.shape[0]
+    idx = np.arange(n) if n <= BATCHNORM_FRAMES else np.linspace(0, n - 1, BATCHNORM_FRAMES).round().astype(int)
+    for i in range(0, len(idx), batch):
+        rows = idx[i:i + batch]
+        x = data[int(rows[0]):int(rows[-1]) + 1] if n <= BATCHNORM_FRAMES else data[torch.from_numpy(rows)]
+        model(x.to(device).float().contiguous(memory_format=torch.channels_last))
     for m, mom in zip(bns, saved):
         m.momentum = mom
     model.eval()

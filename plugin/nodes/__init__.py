@@ -17,6 +17,7 @@ NODES = {
     "stitch": "vsae.plugin.nodes.canvas:StitchNode",
     "paint": "vsae.plugin.nodes.paint:PaintNode",
     "loop": "vsae.plugin.nodes.loop:LoopNode",
+    "conform": "vsae.plugin.nodes.conform:ConformNode",
 }
 
 

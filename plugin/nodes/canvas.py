@@ -3,12 +3,14 @@ result is seamless. Each can deliver a before/after sheet (first guess above, re
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from vsae.core.ops.canvas import LAYOUTS, PADDINGS
 from vsae.core.ops.upres import FILTERS
 from vsae.errors import ParameterError
-from vsae.plugin.node import NodeDefinition, Param, RenderContext
+from vsae.plugin.node import NodeDefinition, Param, RenderContext, kept, neighbour_window
 
 _RESULT = Param("result", "choice", "result", "result: the reprojected canvas; before_after: the first guess above "
                 "the result, for review", choices=("result", "before_after"))
@@ -56,8 +58,16 @@ class ExtendNode(NodeDefinition):
         Param("iterations", "int", 5, "reprojections (the paper uses 5)", minimum=0, maximum=100, display_min=0,
               display_max=30),
         Param("keep_original", "bool", True, "hold the original area exact at every step"),
+        Param("temporal", "int", 0,
+              "frames either side whose results are aligned onto this one (optical flow of the results) and averaged "
+              "with it, against flicker in the new area (0: each frame alone)", minimum=0, maximum=3,
+              display_min=0, display_max=3),
         _RESULT,
     )
+    temporal = True  # with temporal > 0 a frame reads its neighbours
+
+    def frames_needed(self, frame: int, params: dict, source_frames) -> dict[str, list[int]]:
+        return {"source": neighbour_window(frame, params["temporal"], source_frames)}
 
     def pads(self, params: dict, width: int, height: int) -> tuple[int, int, int, int]:
         left, right, top, bottom = params["left"], params["right"], params["top"], params["bottom"]
@@ -79,16 +89,31 @@ class ExtendNode(NodeDefinition):
         left, right, top, bottom = self.pads(params, width, height)  # the original stays where it was
         return _with_before((-left, -bottom, width + right, height + top), params)
 
-    def render(self, frame: int, params: dict, context: RenderContext):
+    def _alone(self, frame: int, params: dict, context: RenderContext):
+        """Frame ``frame`` extended alone: (first guess, result, the original area's mask), working range."""
         from vsae.core import colour
         from vsae.core.ops.canvas import ExtendOptions, extend
 
         source = context.fetch("source", frame)
         options = ExtendOptions(padding=params["padding"], iterations=params["iterations"],
                                 keep_original=params["keep_original"])
-        canvas, out, original = extend(colour.to_working(source.rgb), self.pads(params, *source.size),
-                                       context.shot_model, options)
-        exact = (original, source.rgb.reshape(-1, 3)) if options.keep_original and options.iterations else None
+        return extend(colour.to_working(source.rgb), self.pads(params, *source.size), context.shot_model, options)
+
+    def render(self, frame: int, params: dict, context: RenderContext):
+        from vsae.core.ops.temporal import stabilise
+
+        source = context.fetch("source", frame)
+        window = neighbour_window(frame, params["temporal"], context.source_frames)
+        if len(window) == 1:
+            canvas, out, original = self._alone(frame, params, context)
+        else:  # each result is its own guide: the new area has no input whose motion the flow could follow
+            key = tuple(sorted((k, v) for k, v in params.items() if k != "temporal"))
+            results = [kept(context, ("extend", n, key), partial(self._alone, n, params, context), len(window))
+                       for n in window]
+            canvas, out, original = results[0]
+            out = stabilise(out, out, [(r[1], r[1]) for r in results[1:]])
+        held = params["keep_original"] and (params["iterations"] or len(window) > 1)
+        exact = (original, source.rgb.reshape(-1, 3)) if held else None
         return _finish(canvas, out, params, source.pixel_type, exact)
 
 

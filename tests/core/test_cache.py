@@ -49,6 +49,52 @@ def test_other_settings_other_model_and_no_train_fails(tiny_shot, cache_dir):
         ModelCache().get_or_train(seq, tiny_settings(steps=13), train=False)
 
 
+def test_an_entry_imported_from_another_cache_is_checked_before_it_is_copied(tiny_shot, cache_dir, tmp_path):
+    import shutil
+
+    entry = ModelCache().get_or_train(open_shot(tiny_shot["plates"]), tiny_settings())
+    receiver = ModelCache(str(tmp_path / "receiver"))
+    imported = receiver.import_entry(entry.path)
+    assert imported.key == entry.key and receiver.resolve(entry.key).load_model() is not None
+    assert receiver.import_entry(entry.path).path == imported.path  # already there: kept
+    # A damaged copy, a linked file and a folder that is no entry are refused, and nothing lands in the cache.
+    other = ModelCache(str(tmp_path / "other"))
+    damaged = shutil.copytree(entry.path, tmp_path / "damaged")
+    with open(damaged / "weights.safetensors", "r+b") as fh:
+        fh.seek(-4, os.SEEK_END)
+        fh.write(b"XXXX")
+    with pytest.raises(CacheError, match="weights.safetensors does not match its checksum"):
+        other.import_entry(str(damaged))
+    linked = shutil.copytree(entry.path, tmp_path / "linked")
+    os.remove(linked / "latents.safetensors")
+    os.symlink(os.path.join(entry.path, "latents.safetensors"), linked / "latents.safetensors")
+    with pytest.raises(CacheError, match="latents.safetensors is not a regular file"):
+        other.import_entry(str(linked))
+    with pytest.raises(CacheError, match="manifest.json is missing"):
+        other.import_entry(str(tmp_path))
+    assert other.keys() == []
+
+
+def test_a_long_shot_is_streamed_from_the_training_folder_and_trains_the_same_model(tiny_shot, tmp_path,
+                                                                                    monkeypatch):
+    from safetensors.numpy import load_file
+
+    from vsae.core.training import frames as training_frames
+
+    held = ModelCache(str(tmp_path / "held")).get_or_train(open_shot(tiny_shot["plates"]), tiny_settings())
+    monkeypatch.setenv("VSAE_TRAIN_HOLD_MB", "0.1")  # the 12 tiny frames (0.6 MB) count as a long shot
+    stores = []
+    load = training_frames.load_training_frames
+    monkeypatch.setattr(training_frames, "load_training_frames",
+                        lambda seq, scale=1.0, store=None: stores.append(store) or load(seq, scale, store))
+    cache = ModelCache(str(tmp_path / "streamed"))
+    streamed = cache.get_or_train(open_shot(tiny_shot["plates"]), tiny_settings())
+    assert stores and stores[0].startswith(os.path.join(cache.root, "partial", streamed.key))
+    assert not os.path.exists(os.path.join(cache.root, "partial", streamed.key))  # removed with the training
+    a, b = load_file(held.weights_path), load_file(streamed.weights_path)
+    assert streamed.key == held.key and all((a[k] == b[k]).all() for k in a)
+
+
 def test_remove_and_gc(tiny_shot, cache_dir):
     cache = ModelCache()
     entry = cache.get_or_train(open_shot(tiny_shot["plates"]), tiny_settings())

@@ -32,6 +32,8 @@ CASES = {
     "stretch": ({"scale_x": "1.5", "iterations": "1"}, [1002]),
     "stitch": ({"offsets": "0,2", "iterations": "1"}, [1002]),
     "paint": ({"boxes": "1001:40,16,72,40", "offset": "2", "iterations": "1"}, [1002]),
+    "loop": ({"loop_first": "1002", "loop_last": "1007", "transition": "2", "method": "latent"}, [1001, 1003]),
+    "conform": ({"factor": "2", "upres_iterations": "1"}, [1002]),
 }
 
 
@@ -110,7 +112,7 @@ class Bridge:
         self.cli_outputs: dict = {}
 
     def source(self, node: str) -> str:
-        return self.low if node == "upres" else self.plates
+        return self.low if node in ("upres", "conform") else self.plates
 
     def cli(self, node: str) -> dict:
         """The CLI's float output of the node's case, by frame (rendered once per module)."""
@@ -120,7 +122,7 @@ class Bridge:
             options = [x for k, v in params.items() for x in (f"--{k.replace('_', '-')}", v)]
             if "boxes" in params:  # a host's boxes are in its own coordinates, y up: the CLI's option for the same
                 options += ["--box-origin", "bottom-left"]
-            plates = ["--plates", self.plates] if node == "upres" else []
+            plates = ["--plates", self.plates] if node in ("upres", "conform") else []
             assert main([node, self.source(node), *TINY, *plates, "--no-train", "-o", out, "--depth", "float",
                          "--render", ",".join(map(str, frames)), *options]) == 0
             self.cli_outputs[node] = {f: _read(out.replace("####", f"{f:04d}")) for f in frames}
@@ -235,7 +237,8 @@ def test_retime_asks_the_host_for_the_neighbouring_frames(bridge):
 def test_retime_tells_a_general_context_host_its_longer_time_domain(bridge):
     run = bridge.run("retime", render=[1002], context="general")
     assert run.events("time_domain")[0] == ["status", "0", "1001", "1023"]  # 12 frames at half speed
-    assert bridge.run("upres", render=(), context="general").events("time_domain")[0][:2] == ["status", "14"]
+    # A node that reads no other frames (Stretch) leaves the time domain to the host.
+    assert bridge.run("stretch", render=(), context="general").events("time_domain")[0][:2] == ["status", "14"]
 
 
 def test_a_proxy_render_renders_the_smaller_images(bridge):

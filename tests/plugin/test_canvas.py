@@ -63,3 +63,32 @@ def test_proxy_renders_scale_lengths_in_pixels():
     clean = load_node("clean_plate")
     scaled = clean.at_scale(clean.resolve({"boxes": "1001:40,20,60,40", "grow": 4}), 0.25)
     assert scaled["boxes"] == "1001:10,5,15,10" and scaled["grow"] == 1
+
+
+def test_extend_with_neighbours_flickers_less_in_the_new_area_and_keeps_the_original(cache_dir, tmp_path):
+    """A procedural shot rendered wider than its plates holds the truth of an Extend: averaging each frame's new
+    area with its neighbours' (temporal 1) follows the real motion better than frames extended alone."""
+    from vsae.core.demo.procedural import ProceduralShot
+    from vsae.core.io.sequence import Frame, write_image
+    from vsae.core.metrics import to_display
+    from vsae.core.ops.temporal import temporal_error
+
+    shot = ProceduralShot(width=128, height=64, frames=8, margin=16)
+    for i in range(8):
+        write_image(str(tmp_path / "plates" / f"p.{1001 + i:04d}.exr"), Frame(rgb=shot.render(float(i))[0],
+                                                                                pixel_type="float"))
+    plates = str(tmp_path / "plates" / "p.####.exr")
+    truth = [to_display(shot.render(float(i), wide=True)[0]) for i in range(8)]
+    new_area = np.ones((64, 160), bool)
+    new_area[:, 16:144] = False
+    flicker = {}
+    for radius in (0, 1):
+        out = str(tmp_path / f"t{radius}" / "e.####.exr")
+        assert main(["extend", plates, *TINY, "--left", "16", "--right", "16", "--iterations", "2", "--temporal",
+                     str(radius), "--depth", "float", "-o", out]) == 0
+        rendered = open_shot(out)
+        frames = [to_display(rendered.read(n).rgb) for n in rendered.frames]
+        flicker[radius] = temporal_error(frames, truth, regions=[new_area] * 8)
+        assert all(np.array_equal(rendered.read(n).rgb[:, 16:144], open_shot(plates).read(n).rgb)
+                   for n in rendered.frames)
+    assert flicker[1] < 0.9 * flicker[0], flicker

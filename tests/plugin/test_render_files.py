@@ -85,7 +85,8 @@ def test_vsae_info_reads_back_what_made_a_frame(tmp_path, capsys):
 
 
 # Each node's options, and its output's (data window x, y, w, h; display window w, h): overscan processed with the
-# picture, both windows scaled by Upres and Stretch, a new canvas at the display's origin for Extend and Stitch.
+# picture, both windows scaled by Upres, Conform and Stretch, a new canvas at the display's origin for Extend and
+# Stitch.
 EVERY_NODE = {
     "retime": (["--speed", "0.5"], (-4, -4, 136, 72, 128, 64)),
     "upres": (["--factor", "2", "--iterations", "1"], (-8, -8, 272, 144, 256, 128)),
@@ -96,6 +97,7 @@ EVERY_NODE = {
     "stitch": (["--offsets", "0,1", "--iterations", "1"], (0, 0, 272, 72, 272, 72)),
     "paint": (["--boxes", "40,20,60,40", "--offset", "1", "--iterations", "1"], (-4, -4, 136, 72, 128, 64)),
     "loop": (["--loop-first", "1001", "--loop-last", "1002", "--method", "latent"], (-4, -4, 136, 72, 128, 64)),
+    "conform": (["--factor", "2", "--upres-iterations", "1"], (-8, -8, 272, 144, 256, 128)),
 }
 
 

@@ -96,7 +96,8 @@ def cmd_explore(args) -> int:
             "cuts": explorer.cuts(),
             # loop_first/loop_last for `vsae loop` (the stretch start..end-1; frame end looks like start)
             "loops": [{"loop_first": explorer.frames[i], "loop_last": explorer.frames[j - 1],
-                       "similarity": round(s, 4)} for i, j, s in loop_points(explorer.latents, args.loop_min)],
+                       "similarity": round(s, 4)} for i, j, s in (loop_points(explorer.latents, args.loop_min)
+                                                                  if args.loop_min < len(explorer.latents) else [])],
         }, indent=2))
     if args.summary:
         write_image(args.summary, Frame(rgb=explorer.summary(args.clusters)))

@@ -27,9 +27,10 @@ def add_parsers(sub) -> None:
                    help="--backends: the device a render would be asked for (default auto, or $VSAE_DEVICE)")
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("cache", help="list, show, remove, clean or verify cached models")
-    p.add_argument("action", choices=("list", "show", "rm", "gc", "verify"))
-    p.add_argument("key", nargs="?", help="cache key (or a unique prefix of 6+ characters)")
+    p = sub.add_parser("cache", help="list, show, remove, clean, verify or import cached models")
+    p.add_argument("action", choices=("list", "show", "rm", "gc", "verify", "import"))
+    p.add_argument("key", nargs="?", help="cache key (or a unique prefix of 6+ characters); for import, a model's "
+                                          "entry folder from another cache (CACHE/models/KEY)")
     p.add_argument("--cache", help="model cache folder")
     p.add_argument("--older-than", help="gc: also remove models created longer ago than this (e.g. 30d)")
     p.set_defaults(func=cmd_cache)
@@ -112,6 +113,11 @@ def cmd_cache(args) -> int:
                   f"{m.get('created', '')}")
     elif args.action == "show":
         print(json.dumps(cache.resolve(_need_key(args)).manifest, indent=2))
+    elif args.action == "import":
+        if not args.key:
+            raise ParameterError("vsae cache import: name a model's entry folder (another cache's models/KEY)")
+        entry = cache.import_entry(args.key)
+        print(f"imported {entry.key} ({entry.manifest['source']['label']}): render with --model {entry.key}")
     elif args.action == "rm":
         key = cache.resolve_key(_need_key(args))
         cache.remove(key)
