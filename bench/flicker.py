@@ -10,6 +10,7 @@ trained on the even frames; --steps).
 - upres: every frame downsampled by --factor (area), Upres with ``temporal`` 0 (each frame alone) and the values of
   --temporal (neighbours aligned and averaged); bicubic beside them.
 - clean_plate: holes over the background, measured inside them; the first guess beside the reprojected fill.
+- stretch: the frames squeezed to half their width stretched back (2x); the resampled first guess beside it.
 - extend: the frames' centre extended back to full size, measured in the new area; mirror padding beside it, each
   frame alone and with ``temporal`` 1 (neighbours' results aligned along the results' own flow and averaged).
 
@@ -94,6 +95,26 @@ def measure_extend(clip, truth, model, args) -> dict:
     return score(outputs, truth, [new_area] * len(truth))
 
 
+def measure_stretch(clip, truth, model, args) -> dict:
+    """Stretch of the frames squeezed to half their width (area filter) back to full width, so the real frame is
+    the answer: the resampled first guess alone (iterations 0) and the node's default; the whole frame."""
+    import cv2
+
+    from vsae.plugin.nodes import load_node
+    from vsae.plugin.render_files import file_context
+
+    node = load_node("stretch")
+    height, width = truth.shape[1:3]
+    numbers = list(range(len(truth)))
+    squeezed = np.stack([cv2.resize(f, (width // 2, height), interpolation=cv2.INTER_AREA) for f in truth])
+    outputs = {}
+    for name, values in (("resampled", {"iterations": 0}), ("stretch", {})):
+        context = file_context(linear_clip(squeezed, numbers), lambda: model)
+        params = node.resolve({"scale_x": 2.0, **values})
+        outputs[name] = np.stack([to_display(node.render(n, params, context)) for n in numbers])
+    return score(outputs, truth, None)
+
+
 def score(outputs: dict, truth: np.ndarray, regions) -> dict:
     """Each output's flicker (along the real frames' motion) and PSNR on the odd frames, in ``regions`` (per frame
     (H, W) bool, or None: everywhere), beside the real frames' own flicker there."""
@@ -112,7 +133,8 @@ def score(outputs: dict, truth: np.ndarray, regions) -> dict:
     return row
 
 
-MEASURES = {"upres": measure_upres, "clean_plate": measure_clean_plate, "extend": measure_extend}
+MEASURES = {"upres": measure_upres, "clean_plate": measure_clean_plate, "extend": measure_extend,
+            "stretch": measure_stretch}
 
 
 def main():

@@ -86,7 +86,7 @@ def training_row(n: int, steps: int, folder: str) -> dict:
     row["train"] = {"s": round(time.perf_counter() - start, 1), "anon_mib": round(anonymous_mib() - base)}
     model = ShotModel(settings.model_config, result.state_dict, backend="torch")
     start = time.perf_counter()
-    latents = model.encode_batches(f.transpose(2, 0, 1) for f in frames)
+    latents = model.encode_batches((f.transpose(2, 0, 1) for f in frames), count=len(frames))
     row["encode"] = {"s": round(time.perf_counter() - start, 1), "anon_mib": round(anonymous_mib() - base),
                      "latents_mib": round(latents.nbytes / 2 ** 20, 1)}
     del frames

@@ -448,12 +448,10 @@ class ModelCache:
         files = manifest.get("files") or {}
         if damage or WEIGHTS not in files:
             raise CacheError(f"cache import {folder}: {damage or 'manifest lists no ' + WEIGHTS}")
-        for name, checksum in files.items():
-            if os.path.basename(name) != name or name.startswith("."):
+        for name in files:
+            if os.path.basename(name) != name or name.startswith(".") or name == MANIFEST:
                 raise CacheError(f"cache import {folder}: {MANIFEST} lists {name!r}, not a file of the folder")
             regular(os.path.join(folder, name), name)
-            if file_checksum(os.path.join(folder, name)) != checksum:
-                raise CacheError(f"cache import {folder}: {name} does not match its checksum")
         with self._lock(key):
             existing = self.read_entry(key)
             if existing is not None and not existing.damage:
@@ -461,9 +459,16 @@ class ModelCache:
             tmp = tempfile.mkdtemp(prefix=f".{key}.", dir=self._dir("models"))
             try:
                 follow_umask(tmp, folder=True)
-                for name in [*files, MANIFEST]:
+                for name, checksum in files.items():  # the copies are what is checked: the folder may change
                     shutil.copyfile(os.path.join(folder, name), os.path.join(tmp, name), follow_symlinks=False)
+                    if not stat.S_ISREG(os.lstat(os.path.join(tmp, name)).st_mode):
+                        raise CacheError(f"cache import {folder}: {name} is not a regular file")
+                    if file_checksum(os.path.join(tmp, name)) != checksum:
+                        raise CacheError(f"cache import {folder}: {name} does not match its checksum")
                     follow_umask(os.path.join(tmp, name))
+                with open(os.path.join(tmp, MANIFEST), "w") as out:  # the manifest checked above, as it was read
+                    json.dump(manifest, out, indent=2)
+                follow_umask(os.path.join(tmp, MANIFEST))
                 if existing is not None:  # a damaged entry under the key: replaced by the sound one
                     self.remove_unlocked(key)
                 os.replace(tmp, self.entry_path(key))
@@ -528,5 +533,6 @@ class ModelCache:
 def _save_latents(model, frames: np.ndarray, numbers: list[int], path: str) -> None:
     from safetensors.numpy import save_file
 
-    latents = model.encode_batches(f.transpose(2, 0, 1) for f in frames)  # lazily: no float32 copy of the shot
+    # Lazily, into one array: no float32 copy of the shot, no second copy of the latents.
+    latents = model.encode_batches((f.transpose(2, 0, 1) for f in frames), count=len(frames))
     save_file({"frames": np.asarray(numbers, dtype=np.int64), "latents": latents.astype(np.float32)}, path)

@@ -160,18 +160,39 @@ class ShotModel:
             padded = self._run("reproject", padded)
         return np.ascontiguousarray(crop_padding(padded, pads))
 
-    def encode_batches(self, frames: Iterable[np.ndarray], batch: int = 4) -> np.ndarray:
+    def encode_batches(self, frames: Iterable[np.ndarray], batch: int = 4, count: int | None = None) -> np.ndarray:
         """Latents of many (3, H, W) frames -> (N, 12k, h, w), ``batch`` at a time; ``frames`` may be a generator,
-        so a long shot never sits in memory whole."""
-        out, pending = [], []
+        so a long shot never sits in memory whole. ``count``: how many frames come, when known: the latents are
+        then written into one array as they come (no second copy of them when they are joined)."""
+        out: list = []
+        pending: list = []
+        joined, done = None, 0
+
+        def flush():
+            nonlocal joined, done
+            z = self.encode(np.stack(pending))[0]
+            if count is not None:
+                if joined is None:
+                    joined = np.empty((count,) + z.shape[1:], z.dtype)
+                if done + len(z) > count:
+                    raise ValueError(f"encode_batches: more frames came than count said ({count})")
+                joined[done:done + len(z)] = z
+            else:
+                out.append(z)
+            done += len(z)
+            pending.clear()
+
         for frame in frames:
             pending.append(np.asarray(frame, dtype=np.float32))
             if len(pending) == batch:
-                out.append(self.encode(np.stack(pending))[0])
-                pending = []
+                flush()
         if pending:
-            out.append(self.encode(np.stack(pending))[0])
-        return np.concatenate(out)
+            flush()
+        if count is None:
+            return np.concatenate(out)
+        if joined is None or done != count:
+            raise ValueError(f"encode_batches: {done} frames came where count said {count}")
+        return joined
 
 
 def choose_backend(device: str = "auto", precision: str = "fp32", has_graphs: bool = True) -> str:

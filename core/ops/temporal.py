@@ -3,7 +3,7 @@ flicker that per-frame reprojection leaves.
 
 Reprojection treats every frame alone, so detail the model invents can change from one frame to the next where the
 shot does not (flicker). ``stabilise`` averages a frame's result with its neighbours' results, each warped onto the
-frame along DIS optical flow between *guides* (pictures whose motion is the shot's: the inputs, upsampled), and
+frame along DIS optical flow between *guides* (pictures whose motion is the shot's: the inputs, at any size), and
 weighted where the flow holds both ways and the warped guide matches. ``temporal_error`` measures flicker: the mean
 change between consecutive frames after motion compensation, to be read beside the source's own.
 All colour arrays here are (H, W, 3) float32 in the working range unless a docstring says otherwise.

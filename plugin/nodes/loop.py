@@ -89,9 +89,9 @@ class LoopNode(NodeDefinition):
         loop = self.given_loop(params, context.source_frames)
         if loop is not None:
             return loop
-        key = ("loop", params["min_length"])
+        frames = list(context.source_frames)
+        key = ("loop", params["min_length"], frames[0], frames[-1], len(frames))  # another clip: another search
         if key not in context.cache:
-            frames = list(context.source_frames)
             if params["min_length"] >= len(frames):
                 raise ParameterError(f"min_length {params['min_length']}: the shot has {len(frames)} frames")
             latents = context.latents(frames) if context.latents else None

@@ -136,3 +136,16 @@ def test_a_device_is_asked_for_by_name_and_one_that_is_not_here_is_named(model):
             check_device("cuda:3")
         with pytest.raises(BackendError, match="--device cuda:3: ONNX Runtime has no CUDA here"):
             check_device("cuda:3", backend="onnx")
+
+
+
+def test_latents_encoded_into_one_array_are_those_joined_after(model):
+    """encode_batches with the count known writes each batch into one array (no second copy of a long shot's
+    latents when they are joined): the same latents; a count that does not match is an error."""
+    m = ShotModel.load(f"{model}/weights.safetensors", backend="torch")
+    frames = np.random.default_rng(1).uniform(-0.5, 0.5, size=(7, 3, 64, 128)).astype(np.float32)
+    joined = m.encode_batches(iter(frames), batch=3)
+    assert np.array_equal(m.encode_batches(iter(frames), batch=3, count=7), joined)
+    for wrong in (6, 8):
+        with pytest.raises(ValueError, match="count"):
+            m.encode_batches(iter(frames), batch=3, count=wrong)
