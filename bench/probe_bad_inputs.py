@@ -133,6 +133,12 @@ def cases(work: str):
         with open(path, "wb") as fh:
             fh.write(b"\x10\0\0\0\0\0\0\0{truncated")
 
+    def linked_entry():  # a model's entry folder to import, its weights a link to a file elsewhere
+        sent = os.path.join(work, "sent")
+        shutil.copytree(os.path.join(cache, "models", key), sent)
+        os.remove(os.path.join(sent, "weights.safetensors"))
+        os.symlink(os.path.join(cache, "models", key, "weights.safetensors"), os.path.join(sent, "weights.safetensors"))
+
     locked = os.path.join(work, "locked")
     os.mkdir(locked)
 
@@ -173,6 +179,13 @@ def cases(work: str):
         ("serve in a folder others can enter", None, ["serve", "--socket", os.path.join(open_folder, "s.sock")], 2),
         ("serve with its lock file symlinked to a victim", None,
          ["serve", "--socket", os.path.join(private, "s.sock")], 2),
+        ("loop output onto the plates", None,
+         ["loop", plates, "--loop-first", "1", "--loop-last", "3", "--method", "blend", *TINY, "-o", plates], 2),
+        ("loop_first outside the shot", None,
+         ["loop", plates, "--loop-first", "90", "--loop-last", "93", *TINY, "-o", os.path.join(out, "l.####.exr")], 2),
+        ("conform output onto its proxies", None, ["conform", plates, "--plates", plates, *TINY, "-o", plates], 2),
+        ("cache import of an entry whose weights are a link", linked_entry,
+         ["cache", "import", os.path.join(work, "sent"), "--cache", os.path.join(work, "receiver")], 3),
         ("damaged manifest: cache show", damage_manifest("0" * 32, b"{"), ["cache", "show", "0" * 32], 3),
         ("damaged manifest: cache list (others still listed)", None, ["cache", "list"], 0),
         ("manifest missing keys: cache verify", damage_manifest("1" * 32, b'{"key": "KEY"}'), ["cache", "verify"],

@@ -131,10 +131,22 @@ def neighbour_window(frame: int, radius: int, source_frames: Sequence[int]) -> l
     return [frame] + frames[max(0, i - radius):i] + frames[i + 1:i + 1 + radius]
 
 
+def pixels_digest(frame: Frame) -> str:
+    """xxh3 of a frame's colour and alpha: part of the key of a result kept across renders, so that an upstream
+    edit of the frame (a host's clip changed) is never answered from what was kept."""
+    import numpy as np
+    import xxhash
+
+    h = xxhash.xxh3_64(np.ascontiguousarray(frame.rgb).data)
+    if frame.alpha is not None:
+        h.update(np.ascontiguousarray(frame.alpha).data)
+    return h.hexdigest()
+
+
 def kept(context: RenderContext, key: tuple, compute: Callable[[], Any], keep: int) -> Any:
-    """``compute()`` memoised in ``context.cache`` under ``key`` (a tuple whose first item names its kind), with at
-    most ``keep`` results of that kind kept, the oldest dropped: renders walk forward, and a window of neighbours is
-    what the next frame needs again."""
+    """``compute()`` memoised in ``context.cache`` under ``key`` (a tuple whose first item names its kind; include
+    the inputs' ``pixels_digest``), with at most ``keep`` results of that kind kept, the oldest dropped: renders walk
+    forward, and a window of neighbours is what the next frame needs again."""
     if key not in context.cache:
         same = [k for k in context.cache if isinstance(k, tuple) and k and k[0] == key[0]]
         for old in same[:max(0, len(same) - keep + 1)]:

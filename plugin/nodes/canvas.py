@@ -10,7 +10,7 @@ import numpy as np
 from vsae.core.ops.canvas import LAYOUTS, PADDINGS
 from vsae.core.ops.upres import FILTERS
 from vsae.errors import ParameterError
-from vsae.plugin.node import NodeDefinition, Param, RenderContext, kept, neighbour_window
+from vsae.plugin.node import NodeDefinition, Param, RenderContext, kept, neighbour_window, pixels_digest
 
 _RESULT = Param("result", "choice", "result", "result: the reprojected canvas; before_after: the first guess above "
                 "the result, for review", choices=("result", "before_after"))
@@ -108,8 +108,8 @@ class ExtendNode(NodeDefinition):
             canvas, out, original = self._alone(frame, params, context)
         else:  # each result is its own guide: the new area has no input whose motion the flow could follow
             key = tuple(sorted((k, v) for k, v in params.items() if k != "temporal"))
-            results = [kept(context, ("extend", n, key), partial(self._alone, n, params, context), len(window))
-                       for n in window]
+            results = [kept(context, ("extend", n, pixels_digest(context.fetch("source", n)), key),
+                            partial(self._alone, n, params, context), len(window)) for n in window]
             canvas, out, original = results[0]
             out = stabilise(out, out, [(r[1], r[1]) for r in results[1:]])
         held = params["keep_original"] and (params["iterations"] or len(window) > 1)

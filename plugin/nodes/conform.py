@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from vsae.core.ops.retime import FLOW_DETAIL, METHODS
-from vsae.plugin.node import ClipInput, NodeDefinition, Param, RenderContext, kept
+from vsae.plugin.node import ClipInput, NodeDefinition, Param, RenderContext, kept, pixels_digest
 from vsae.plugin.nodes.upres import UpresNode
 
 _UPRES = {p.name: p for p in UpresNode.params}
@@ -67,8 +67,8 @@ class ConformNode(NodeDefinition):
                                options, low.alpha)
             return Frame(rgb=colour.from_working(out), alpha=alpha, pixel_type=low.pixel_type)
 
-        key = ("conform", number, params["factor"], params["width"], params["height"], params["upres_iterations"],
-               params["filter"], params["detail_preserve"])
+        key = ("conform", number, pixels_digest(context.fetch("source", number)),
+               *(params[k] for k in ("factor", "width", "height", "upres_iterations", "filter", "detail_preserve")))
         return kept(context, key, compute, 3)  # renders walk forward: the proxies around a frame, and the next
 
     def render(self, frame: int, params: dict, context: RenderContext):

@@ -6,7 +6,7 @@ from functools import partial
 
 from vsae.core.ops.upres import FILTERS
 from vsae.errors import ParameterError
-from vsae.plugin.node import ClipInput, NodeDefinition, Param, RenderContext, kept, neighbour_window
+from vsae.plugin.node import ClipInput, NodeDefinition, Param, RenderContext, kept, neighbour_window, pixels_digest
 
 
 class UpresNode(NodeDefinition):
@@ -31,8 +31,8 @@ class UpresNode(NodeDefinition):
         Param("detail_preserve", "bool", True,
               "keep the input's own low frequencies (the output downsampled again matches the input)"),
         # Default 1: on the DAVIS clips (bench/flicker.py, protocol models, 4x) frames upscaled alone flicker 1.4-1.6x
-        # as much as the real frames; one neighbour each side aligned and averaged cuts that by a half to two thirds
-        # and gains 0.2-0.4 dB on held-out frames (chosen on three clips, holding on three others).
+        # as much as the real frames; one neighbour each side aligned and averaged removes more than half of that
+        # excess and gains 0.2-0.4 dB on held-out frames (chosen on three clips, holding on three others).
         Param("temporal", "int", 1,
               "frames either side whose results are aligned onto this one by optical flow and averaged with it, "
               "against flicker (0: each frame alone)", minimum=0, maximum=3, display_min=0, display_max=3),
@@ -84,8 +84,8 @@ class UpresNode(NodeDefinition):
             out, _, alpha = self._alone(frame, params, context)
         else:
             key = tuple(sorted((k, v) for k, v in params.items() if k != "temporal"))
-            results = [kept(context, ("upres", n, key), partial(self._alone, n, params, context), len(window))
-                       for n in window]
+            results = [kept(context, ("upres", n, pixels_digest(context.fetch("source", n)), key),
+                            partial(self._alone, n, params, context), len(window)) for n in window]
             out, guide, alpha = results[0]
             neighbours = [r[:2] for r in results[1:]]
             out = stabilise(out, guide, neighbours)

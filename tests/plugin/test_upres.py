@@ -104,3 +104,16 @@ def test_neighbours_aligned_and_averaged_flicker_less_than_frames_upscaled_alone
     assert quality[1] > quality[0] - 0.1, quality
     assert node.frames_needed(5, node.resolve({}), range(12)) == {"source": [5, 4, 6]}
     assert node.frames_needed(0, node.resolve({}), range(12)) == {"source": [0, 1]}
+
+
+def test_a_neighbour_edited_upstream_is_upscaled_again_not_taken_from_what_was_kept(procedural):
+    """A host's clip can change between renders: the results kept for neighbours are keyed by their pixels."""
+    plates, model = procedural
+    plates = list(plates)
+    node = load_node("upres")
+    params = node.resolve({"factor": 4, "iterations": 1})
+    context = _low_context(plates, model, (32, 16))
+    before = node.render(5, params, context).rgb
+    assert np.array_equal(node.render(5, params, context).rgb, before)  # kept: the same pixels again
+    plates[6] = plates[6] * 0.5 + 0.25  # the neighbour after it, edited
+    assert not np.array_equal(node.render(5, params, context).rgb, before)
