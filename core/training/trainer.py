@@ -82,8 +82,9 @@ def prepare_frames(frames: np.ndarray) -> torch.Tensor:
     """(N, H, W, 3) working-range frames -> padded (N, 3, H', W') float16 tensor, H' and W' multiples of 64.
 
     Kept as float16 (2 bytes a value) so a 100-frame 1080p shot holds about 1.3 GB. Frames memory-mapped from a
-    file (``load_training_frames(store=...)``, a long shot) are padded into a second memory-mapped file beside it,
-    so training reads them from disk through the page cache and holds none of the shot itself.
+    file (``load_training_frames(store=...)``, a long shot) are used as they are when no padding is needed, else
+    padded into a second memory-mapped file beside it: training reads them through the page cache and holds none
+    of the shot itself.
     """
     if frames.ndim != 4 or frames.shape[-1] != 3:
         raise InputError(f"training frames: expected (N, H, W, 3), got {tuple(frames.shape)}")
@@ -259,7 +260,7 @@ def _discard_checkpoint(path: str, exc: Exception, progress) -> None:
 
 
 # Batch-norm statistics are recomputed over every frame of a shot up to this many, over this many evenly spaced
-# frames beyond (a 15,000-frame shot would spend minutes on them; the mean of 2,000 frames is as good).
+# frames beyond (a 15,000-frame shot would spend minutes on them; 2,000 frames spread over it sample them).
 BATCHNORM_FRAMES = 2000
 
 
