@@ -105,16 +105,9 @@ class LoopNode(NodeDefinition):
         return params["loop_first"] is None or (params["transition"] > 0 and params["method"] in ("latent", "hybrid"))
 
     def render(self, frame: int, params: dict, context: RenderContext):
-        from vsae.core.io.sequence import Frame
-        from vsae.core.ops.retime import RetimeOptions, retime_inbetween
+        from vsae.plugin.nodes.retime import render_inbetween
 
         a, b, alpha = self._step(frame, params, context.source_frames, self.find_loop(params, context))
         if alpha == 0.0:
             return context.fetch("source", a)  # the plate itself, bit for bit
-        fa, fb = context.fetch("source", a), context.fetch("source", b)
-        options = RetimeOptions(method=params["method"], flow_detail=params["flow_detail"],
-                                iterations=params["iterations"])
-        latents = context.latents
-        rgb, matte = retime_inbetween(fa.rgb, fb.rgb, alpha, options, context.shot_model,
-                                      None if latents is None else lambda: latents([a, b]), fa.alpha, fb.alpha)
-        return Frame(rgb=rgb, alpha=matte, pixel_type=fa.pixel_type)
+        return render_inbetween(a, b, alpha, params, context)

@@ -96,17 +96,22 @@ class RetimeNode(NodeDefinition):
         return params["method"] in ("latent", "hybrid")
 
     def render(self, frame: int, params: dict, context: RenderContext):
-        from vsae.core.ops.retime import RetimeOptions, retime_inbetween
-        from vsae.core.io.sequence import Frame
-
         a, b, alpha = neighbours(self.time_of(frame, params, context.source_frames),
                                  self.source_range(params, context.source_frames))
         if alpha == 0.0 or params["method"] == "nearest":
             return context.fetch("source", a if alpha < 0.5 else b)  # the source frame itself, bit for bit
-        fa, fb = context.fetch("source", a), context.fetch("source", b)
-        options = RetimeOptions(method=params["method"], flow_detail=params["flow_detail"],
-                                iterations=params["iterations"])
-        latents = context.latents
-        rgb, matte = retime_inbetween(fa.rgb, fb.rgb, alpha, options, context.shot_model,
-                                      None if latents is None else lambda: latents([a, b]), fa.alpha, fb.alpha)
-        return Frame(rgb=rgb, alpha=matte, pixel_type=fa.pixel_type)
+        return render_inbetween(a, b, alpha, params, context)
+
+
+def render_inbetween(a: int, b: int, alpha: float, params: dict, context: RenderContext):
+    """The Frame at ``alpha`` between source frames a and b by Retime's in-between (params: method, flow_detail,
+    iterations), with the context's cached latents; Retime's and Loop's cross-faded frames alike."""
+    from vsae.core.io.sequence import Frame
+    from vsae.core.ops.retime import RetimeOptions, retime_inbetween
+
+    fa, fb = context.fetch("source", a), context.fetch("source", b)
+    options = RetimeOptions(method=params["method"], flow_detail=params["flow_detail"], iterations=params["iterations"])
+    latents = context.latents
+    rgb, matte = retime_inbetween(fa.rgb, fb.rgb, alpha, options, context.shot_model,
+                                  None if latents is None else lambda: latents([a, b]), fa.alpha, fb.alpha)
+    return Frame(rgb=rgb, alpha=matte, pixel_type=fa.pixel_type)
