@@ -155,6 +155,26 @@ def kept(context: RenderContext, key: tuple, compute: Callable[[], Any], keep: i
     return context.cache[key]
 
 
+def kept_flows(context: RenderContext, keep: int = 4) -> Callable:
+    """``core.ops.retime.flow_pair`` kept across renders in ``context.cache`` by the two pictures' pixels: the flows
+    of a pair serve every render that asks for them again, either way round (the pair (b, a)'s flows are (a, b)'s
+    swapped: DIS gives the same either way), as a slow-motion retime's several in-betweens of one pair and Upres's
+    neighbours, each aligned onto the next, do. At most ``keep`` pairs kept."""
+    import numpy as np
+    import xxhash
+
+    from vsae.core.ops.retime import flow_pair
+
+    def flows(a, b, detail: str):
+        ka, kb = (xxhash.xxh3_128_hexdigest(np.ascontiguousarray(x).data) for x in (a, b))
+        if ("flows", kb, ka, detail) in context.cache:
+            backward, forward = context.cache[("flows", kb, ka, detail)]
+            return forward, backward
+        return kept(context, ("flows", ka, kb, detail), lambda: flow_pair(a, b, detail), keep)
+
+    return flows
+
+
 class NodeDefinition:
     """Base of every node: subclasses set the class attributes and implement ``render``."""
 

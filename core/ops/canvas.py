@@ -44,13 +44,15 @@ def reproject_canvas(model: Reprojector, canvas: np.ndarray, iterations: int,
     """x <- g(f(x)) ``iterations`` times; where ``keep`` (H, W) float in [0, 1] is 1 the canvas's own pixels are put
     back after every step (a soft ``keep`` blends), so the kept area stays exact and the rest grows to fit it."""
     x = canvas.astype(np.float32)
+    if keep is not None:  # what does not change between steps, once
+        k = keep[:, :, None]
+        exact, give, held = k >= 1, 1 - k, canvas * k
     for _ in range(iterations):
         y = reproject_image(model, x)
         if keep is None:
             x = y
         else:
-            k = keep[:, :, None]
-            x = np.where(k >= 1, canvas, y * (1 - k) + canvas * k).astype(np.float32)
+            x = np.where(exact, canvas, y * give + held).astype(np.float32)
     return np.ascontiguousarray(x, dtype=np.float32)
 
 

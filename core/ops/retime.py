@@ -181,8 +181,13 @@ def traced_positions(flow: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray
                                     borderMode=cv2.BORDER_REPLICATE)
 
 
+# What computes the flows of two frames: ``flow_pair`` itself, or a caller's memo of it (a node keeps the flows of a
+# pair across renders: a slow-motion retime makes several in-betweens of one pair, Upres's neighbours share pairs).
+FlowPair = Callable[[np.ndarray, np.ndarray, str], tuple[np.ndarray, np.ndarray]]
+
+
 def flow_warps(a: np.ndarray, b: np.ndarray, alpha: float, detail: str = "fine",
-               extra_a: np.ndarray | None = None, extra_b: np.ndarray | None = None):
+               extra_a: np.ndarray | None = None, extra_b: np.ndarray | None = None, flows: FlowPair | None = None):
     """Both neighbours warped to time alpha between them along DIS flow.
 
     Each neighbour is sampled twice and the two averaged: along its own flow (a along F_ab, solved for where the
@@ -191,10 +196,10 @@ def flow_warps(a: np.ndarray, b: np.ndarray, alpha: float, detail: str = "fine",
     fails where its pixels are hidden in the other; the other's, where the other's are), so their mean is closer:
     on the benchmark's dropped frames (breakdance, surf, bmx-trees, blackswan) it gains 0.1-0.4 dB over the
     traced pairing alone, which is what the protocol's DIS baseline samples.
-    a, b: (H, W, 3) working range; extra_a, extra_b: optional (H, W, C) planes (alpha) moved with them.
-    Returns (wa, wb, extra_wa, extra_wb) (the extras None when not given).
+    a, b: (H, W, 3) working range; extra_a, extra_b: optional (H, W, C) planes (alpha) moved with them; flows: what
+    computes the flows (default ``flow_pair``). Returns (wa, wb, extra_wa, extra_wb) (the extras None when not given).
     """
-    f_ab, f_ba = flow_pair(a, b, detail)
+    f_ab, f_ba = (flows or flow_pair)(a, b, detail)
     own_a, traced_b = traced_positions(f_ab, alpha)
     own_b, traced_a = traced_positions(f_ba, 1.0 - alpha)
 
@@ -260,13 +265,15 @@ def hybrid_inbetween(wa: np.ndarray, wb: np.ndarray, alpha: float, guide: np.nda
 
 def retime_inbetween(a: np.ndarray, b: np.ndarray, alpha: float, options: RetimeOptions = RetimeOptions(),
                      shot_model: ModelSource | None = None, latents: Callable[[], np.ndarray] | None = None,
-                     matte_a: np.ndarray | None = None, matte_b: np.ndarray | None = None):
+                     matte_a: np.ndarray | None = None, matte_b: np.ndarray | None = None,
+                     flows: FlowPair | None = None):
     """Retime's whole algorithm for one output frame: the picture at ``alpha`` between neighbours a and b.
 
     a, b: (H, W, 3) float32 scene-linear; alpha in [0, 1]; matte_a, matte_b: (H, W, 1) float32 alphas, both or
     neither; they move with the colour along the flow (flow, hybrid) or are blended (latent, blend).
     shot_model: returns the ShotModel (latent, hybrid; called only by them); latents: returns the (2, C, h, w)
-    latent codes of a and b (a host's cache; default: encoded here). Returns (rgb (H, W, 3) float32 scene-linear,
+    latent codes of a and b (a host's cache; default: encoded here); flows: what computes the flows (default
+    ``flow_pair``; a node's memo of it). Returns (rgb (H, W, 3) float32 scene-linear,
     matte (H, W, 1) float32 or None); at alpha 0 or 1, and by ``nearest``, the nearer neighbour's own arrays.
     """
     from vsae.core.colour import from_working, to_working
@@ -283,7 +290,8 @@ def retime_inbetween(a: np.ndarray, b: np.ndarray, alpha: float, options: Retime
         return blend_frames(a, b, alpha), (blend_frames(matte_a, matte_b, alpha)
                                            if matte_a is not None and matte_b is not None else None)
     if method in ("flow", "hybrid"):
-        wa, wb, ma, mb = flow_warps(to_working(a), to_working(b), alpha, options.flow_detail, matte_a, matte_b)
+        wa, wb, ma, mb = flow_warps(to_working(a), to_working(b), alpha, options.flow_detail, matte_a, matte_b,
+                                    flows)
         if method == "flow":
             return (from_working(blend_frames(wa, wb, alpha)).astype(np.float32),
                     blend_frames(ma, mb, alpha) if ma is not None else None)

@@ -27,12 +27,13 @@ def _grid(h: int, w: int) -> np.ndarray:
 
 
 def align(image: np.ndarray, guide: np.ndarray, image_guide: np.ndarray,
-          detail: str = "medium") -> tuple[np.ndarray, np.ndarray]:
+          detail: str = "medium", flows=None) -> tuple[np.ndarray, np.ndarray]:
     """``image`` (a neighbour's (H, W, C) result) warped onto the frame of ``guide``; ``image_guide`` is the
     neighbour's own guide. Flow is estimated between the guides ((h, w, 3) working range, any size: guides smaller
     than the image, such as Upres's low-res inputs, give the flow at their size for a fraction of the cost, scaled
-    up). Returns (warped (H, W, C) float32, weight (H, W, 1) float32 in [0, 1]: 1 where the flow holds both ways and
-    the warped guide matches, 0 where it does not)."""
+    up). flows: what computes the flows (``core.ops.retime.FlowPair``; default ``flow_pair``). Returns (warped
+    (H, W, C) float32, weight (H, W, 1) float32 in [0, 1]: 1 where the flow holds both ways and the warped guide
+    matches, 0 where it does not)."""
     import cv2
 
     from vsae.core.ops.retime import flow_pair, warp
@@ -43,7 +44,8 @@ def align(image: np.ndarray, guide: np.ndarray, image_guide: np.ndarray,
         size = (max(1, round(w * k)), max(1, round(h * k)))
         guide, image_guide = (cv2.resize(g, size, interpolation=cv2.INTER_CUBIC) for g in (guide, image_guide))
         h, w = guide.shape[:2]
-    forward, backward = flow_pair(guide, image_guide, detail)  # guide(p) shows what image_guide shows at p + F(p)
+    # guide(p) shows what image_guide shows at p + F(p)
+    forward, backward = (flows or flow_pair)(guide, image_guide, detail)
     pos = _grid(h, w) + forward
     back = cv2.remap(backward, pos[..., 0], pos[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     loop_error = np.linalg.norm(forward + back, axis=2)
@@ -61,15 +63,16 @@ def align(image: np.ndarray, guide: np.ndarray, image_guide: np.ndarray,
 
 
 def stabilise(result: np.ndarray, guide: np.ndarray, neighbours: Sequence[tuple[np.ndarray, np.ndarray]],
-              detail: str = "medium") -> np.ndarray:
+              detail: str = "medium", flows=None) -> np.ndarray:
     """A frame's ``result`` averaged with its neighbours' results aligned onto it.
 
     result, guide: this frame's (H, W, 3) result and guide; neighbours: (result, guide) of nearby frames (the
-    frames before and after). Returns (H, W, 3) float32: where no neighbour aligns, ``result`` itself."""
+    frames before and after); flows: as ``align``'s. Returns (H, W, 3) float32: where no neighbour aligns,
+    ``result`` itself."""
     total = np.array(result, np.float32)
     weight = np.ones(result.shape[:2] + (1,), np.float32)
     for other, other_guide in neighbours:
-        warped, w = align(other, guide, other_guide, detail)
+        warped, w = align(other, guide, other_guide, detail, flows)
         total += w * warped
         weight += w
     return total / weight

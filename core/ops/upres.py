@@ -55,13 +55,16 @@ def resize(x: np.ndarray, size: tuple[int, int], filter: str = "bicubic") -> np.
     return out.reshape(size[1], size[0], -1) if x.ndim == 3 else out
 
 
-def keep_low_frequencies(out: np.ndarray, low: np.ndarray, filter: str = "bicubic", steps: int = 3) -> np.ndarray:
+def keep_low_frequencies(out: np.ndarray, low: np.ndarray, filter: str = "bicubic", steps: int = 3,
+                         in_place: bool = False) -> np.ndarray:
     """``out`` corrected so that its area-downsample matches ``low``: iterative back-projection,
     out += up(low - down(out)), ``steps`` times (one step leaves the error of down(up(.)) != identity).
 
-    out: (H, W, 3) high-res (left as it is); low: (h, w, 3) the input. Returns a new (H, W, 3) float32.
+    out: (H, W, 3) high-res (left as it is, unless ``in_place``: a contiguous float32 array the caller hands over,
+    corrected and returned without a copy); low: (h, w, 3) the input. Returns (H, W, 3) float32.
     """
-    out = np.array(out, dtype=np.float32)  # a copy: the steps below add in place
+    owned = in_place and out.dtype == np.float32 and out.flags.c_contiguous and out.flags.writeable
+    out = out if owned else np.array(out, dtype=np.float32, order="C")  # the steps below add in place
     size, low_size = (out.shape[1], out.shape[0]), (low.shape[1], low.shape[0])
     for _ in range(steps):
         out += resize(low - resize(out, low_size), size, filter)
@@ -104,7 +107,7 @@ def reproject(model: Reprojector, x: np.ndarray, iterations: int, tile: int = 0,
         if low is not None:
             # One back-projection step between reprojections (the next one moves the frame again), the full three
             # on the output; the same PSNR on DAVIS held-out frames for a third of the time at 1080p.
-            x = keep_low_frequencies(x, low, filter, steps=3 if i == iterations - 1 else 1)
+            x = keep_low_frequencies(x, low, filter, steps=3 if i == iterations - 1 else 1, in_place=True)
     return np.ascontiguousarray(x, dtype=np.float32)
 
 

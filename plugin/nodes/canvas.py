@@ -10,7 +10,7 @@ import numpy as np
 from vsae.core.ops.canvas import LAYOUTS, PADDINGS
 from vsae.core.ops.upres import FILTERS
 from vsae.errors import ParameterError
-from vsae.plugin.node import NodeDefinition, Param, RenderContext, kept, neighbour_window, pixels_digest
+from vsae.plugin.node import NodeDefinition, Param, RenderContext, kept, kept_flows, neighbour_window, pixels_digest
 
 _RESULT = Param("result", "choice", "result", "result: the reprojected canvas; before_after: the first guess above "
                 "the result, for review", choices=("result", "before_after"))
@@ -111,7 +111,7 @@ class ExtendNode(NodeDefinition):
             results = [kept(context, ("extend", n, pixels_digest(context.fetch("source", n)), key),
                             partial(self._alone, n, params, context), len(window)) for n in window]
             canvas, out, original = results[0]
-            out = stabilise(out, out, [(r[1], r[1]) for r in results[1:]])
+            out = stabilise(out, out, [(r[1], r[1]) for r in results[1:]], flows=kept_flows(context))
         held = params["keep_original"] and (params["iterations"] or len(window) > 1)
         exact = (original, source.rgb.reshape(-1, 3)) if held else None
         return _finish(canvas, out, params, source.pixel_type, exact)

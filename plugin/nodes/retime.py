@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from vsae.core.ops.retime import FLOW_DETAIL, METHODS, neighbours, output_length, parse_curve, source_time
 from vsae.errors import ParameterError
-from vsae.plugin.node import NodeDefinition, Param, RenderContext
+from vsae.plugin.node import NodeDefinition, Param, RenderContext, kept_flows
 
 
 class RetimeNode(NodeDefinition):
@@ -113,5 +113,6 @@ def render_inbetween(a: int, b: int, alpha: float, params: dict, context: Render
     options = RetimeOptions(method=params["method"], flow_detail=params["flow_detail"], iterations=params["iterations"])
     latents = context.latents
     rgb, matte = retime_inbetween(fa.rgb, fb.rgb, alpha, options, context.shot_model,
-                                  None if latents is None else lambda: latents([a, b]), fa.alpha, fb.alpha)
+                                  None if latents is None else lambda: latents([a, b]), fa.alpha, fb.alpha,
+                                  kept_flows(context))
     return Frame(rgb=rgb, alpha=matte, pixel_type=fa.pixel_type)

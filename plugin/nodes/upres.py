@@ -6,7 +6,8 @@ from functools import partial
 
 from vsae.core.ops.upres import FILTERS
 from vsae.errors import ParameterError
-from vsae.plugin.node import ClipInput, NodeDefinition, Param, RenderContext, kept, neighbour_window, pixels_digest
+from vsae.plugin.node import (ClipInput, NodeDefinition, Param, RenderContext, kept, kept_flows, neighbour_window,
+                              pixels_digest)
 
 
 class UpresNode(NodeDefinition):
@@ -88,8 +89,8 @@ class UpresNode(NodeDefinition):
                             partial(self._alone, n, params, context), len(window)) for n in window]
             out, guide, alpha = results[0]
             neighbours = [r[:2] for r in results[1:]]
-            out = stabilise(out, guide, neighbours)
+            out = stabilise(out, guide, neighbours, flows=kept_flows(context))
             if params["detail_preserve"]:  # this frame's own low band, as without neighbours
-                out = keep_low_frequencies(out, guide, params["filter"])
+                out = keep_low_frequencies(out, guide, params["filter"], in_place=True)  # stabilise's own array
         low = context.fetch("source", frame)
         return Frame(rgb=colour.from_working(out), alpha=alpha, pixel_type=low.pixel_type)

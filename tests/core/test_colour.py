@@ -35,3 +35,24 @@ def test_rec709_is_bt1886_gamma_2_4_and_round_trips_with_overshoot():
     v = np.array([-0.1, 0.0, 0.5, 1.0, 1.2], np.float32)
     assert np.allclose(rec709_to_linear(v)[2], 0.5 ** 2.4)
     assert np.allclose(linear_to_rec709(rec709_to_linear(v)), v, atol=1e-6)
+
+
+def test_whole_frames_convert_in_blocks_to_the_values_of_one_pass():
+    # The formulas written out once over the whole array, as a frame was converted before it was split.
+    def to_working_once(x):
+        s = colour.GAIN * np.sign(x) * np.power(np.abs(x), 1.0 / colour.GAMMA)
+        return (s / (1.0 + np.abs(s))).astype(np.float32)
+
+    def from_working_once(w):
+        w = np.clip(np.asarray(w, dtype=np.float64), -colour.WORKING_LIMIT, colour.WORKING_LIMIT)
+        return (np.sign(w) * np.power(np.abs(w) / (1.0 - np.abs(w)) / colour.GAIN, colour.GAMMA)).astype(np.float32)
+
+    rng = np.random.default_rng(0)
+    linear = (rng.standard_normal((541, 963, 3)) * 4).astype(np.float32)
+    linear.flat[:6] = [0.0, -0.0, 65504.0, -65504.0, 1e-30, 0.18]
+    working = rng.uniform(-1.01, 1.01, (3, 541, 963)).astype(np.float32).transpose(1, 2, 0)  # a model's layout
+    assert linear.size > 2 * colour.PART_VALUES and linear.size % colour.PART_VALUES  # blocks, the last one short
+    assert np.array_equal(colour.to_working(linear), to_working_once(linear))
+    got = colour.from_working(working)
+    assert got.shape == working.shape and got.flags.c_contiguous
+    assert np.array_equal(got, from_working_once(working))

@@ -126,6 +126,7 @@ def test_every_node_keeps_the_plate_header_and_records_the_model_that_made_the_f
     key = spec.getattribute("vsae:model")
     assert (cache / "models" / key / "manifest.json").exists()
     assert json.loads(spec.getattribute("vsae:training"))["steps"] == 12
+    assert json.loads(spec.getattribute("vsae:render")) == {"backend": "onnx", "precision": "fp32"}
     if node == "upres" and OIIOTOOL:  # what a pipeline's own tools show of the same frame
         info = subprocess.run([OIIOTOOL, "--info", "-v", str(tmp_path / "out" / "f.1002.exr")], capture_output=True,
                               text=True, check=True).stdout
@@ -169,3 +170,116 @@ def test_dpx_and_tiff_keep_their_fields_and_say_what_made_them_in_their_descript
     assert main(["info", str(tmp_path / "out" / f"o.1002.{ext}")]) == 0
     provenance = json.loads(capsys.readouterr().out)["header"]["provenance"]
     assert provenance["vsae:node"] == "retime" and json.loads(provenance["vsae:parameters"])["method"] == "blend"
+
+
+@pytest.fixture(scope="module")
+def random_model():
+    """A tiny shot model of random weights (what it draws does not matter here, only that it draws it alike)."""
+    import torch
+
+    from vsae.core.model.autoencoder import ModelConfig, ShotAutoencoder
+    from vsae.core.model.shot_model import ShotModel
+
+    torch.manual_seed(0)
+    config = ModelConfig("fast", 4)
+    return ShotModel(config, ShotAutoencoder(config).state_dict(), backend="torch")
+
+
+def _pixels(path):
+    return oiio.ImageBuf(str(path)).get_pixels(oiio.FLOAT)
+
+
+@pytest.mark.parametrize("node_name, values", [
+    ("retime", {"speed": 0.5}), ("upres", {"factor": 2, "iterations": 2}),
+    ("clean_plate", {"boxes": "40,20,70,40", "iterations": 1}), ("loop", {"loop_first": 1001, "loop_last": 1006}),
+])
+def test_files_read_ahead_and_written_on_threads_hold_the_pixels_of_one_frame_after_another(
+        node_name, values, tiny_shot, random_model, tmp_path):
+    from vsae.core.io.sequence import open_shot, write_image
+    from vsae.plugin.nodes import load_node
+    from vsae.plugin.render_files import file_context, render_to_files
+
+    seq = open_shot(tiny_shot["plates"])
+    node = load_node(node_name)
+    params = node.resolve(values)
+    written = render_to_files(node, params, seq, str(tmp_path / "threads" / "f.####.exr"), lambda: random_model)
+    assert written == list(node.output_frames(params, seq.frames))
+    context = file_context(seq, lambda: random_model)  # the plain loop: read, render, write, frame by frame
+    (tmp_path / "plain").mkdir()
+    for frame in written:
+        write_image(str(tmp_path / "plain" / f"f.{frame}.exr"), node.render(frame, params, context))
+        assert np.array_equal(_pixels(tmp_path / "threads" / f"f.{frame}.exr"),
+                              _pixels(tmp_path / "plain" / f"f.{frame}.exr")), frame
+
+
+def test_a_failed_write_stops_the_render_and_keeps_the_frames_written_before_it(tiny_shot, random_model, tmp_path,
+                                                                                  monkeypatch):
+    import vsae.core.io.sequence as sequence
+    from vsae.core.io.sequence import open_shot
+    from vsae.errors import OutputError
+    from vsae.plugin.nodes import load_node
+    from vsae.plugin.render_files import render_to_files
+
+    write_image = sequence.write_image
+
+    def full_disk_at_1004(path, frame, **kwargs):
+        if path.endswith(".1004.exr"):
+            raise OutputError(f"{path}: cannot write (no space left on device)")
+        write_image(path, frame, **kwargs)
+
+    monkeypatch.setattr(sequence, "write_image", full_disk_at_1004)
+    node = load_node("upres")
+    with pytest.raises(OutputError, match=r"\.1004\.exr: cannot write"):
+        render_to_files(node, node.resolve({"factor": 2, "iterations": 1, "temporal": 0}),
+                        open_shot(tiny_shot["plates"]), str(tmp_path / "out" / "f.####.exr"), lambda: random_model)
+    assert sorted(os.listdir(tmp_path / "out")) == ["f.1001.exr", "f.1002.exr", "f.1003.exr"]
+
+
+def test_a_plate_that_cannot_be_read_fails_the_render_naming_it_after_the_frames_before_it_are_written(
+        tiny_shot, random_model, tmp_path):
+    from vsae.core.io.sequence import open_shot
+    from vsae.errors import InputError
+    from vsae.plugin.nodes import load_node
+    from vsae.plugin.render_files import render_to_files
+
+    plates = tmp_path / "plates"
+    shutil.copytree(os.path.dirname(tiny_shot["plates"]), plates)
+    bad = plates / "shot.1005.exr"
+    data = bad.read_bytes()
+    bad.write_bytes(data[:len(data) * 3 // 4])  # its header whole, its pixels cut short: as a failed copy leaves it
+    node = load_node("retime")
+    with pytest.raises(InputError, match="shot.1005.exr"):
+        render_to_files(node, node.resolve({"speed": 1.0, "method": "blend"}), open_shot(str(plates / "shot.####.exr")),
+                        str(tmp_path / "out" / "f.####.exr"), lambda: random_model)
+    assert sorted(os.listdir(tmp_path / "out")) == [f"f.{n}.exr" for n in range(1001, 1005)]
+
+
+def test_frames_a_long_render_needs_next_are_read_ahead_on_the_reader_thread():
+    import threading
+    import time
+
+    from vsae.core.io.sequence import Frame
+    from vsae.plugin.render_files import KEEP_FRAMES, FrameReader
+
+    class Clip:
+        frames = list(range(1, 100))
+        reads: list = []
+
+        def read(self, frame, keep_extra=False, premultiplied=True):
+            self.reads.append((frame, threading.current_thread().name))
+            return Frame(rgb=np.full((2, 2, 3), frame, np.float32))
+
+    clip = Clip()
+    reader = FrameReader({"source": clip}, threaded=True)
+    try:
+        for frame in range(1, 2 * KEEP_FRAMES):  # past the frames kept: a full reader still reads ahead
+            reader.read_ahead({"source": [frame + 1]})
+            assert reader.fetch("source", frame).rgb[0, 0, 0] == frame
+        deadline = time.monotonic() + 5
+        while (2 * KEEP_FRAMES, "vsae-read_0") not in clip.reads and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert (2 * KEEP_FRAMES, "vsae-read_0") in clip.reads  # read before anyone asked for it
+        assert reader.fetch("source", 2 * KEEP_FRAMES).rgb[0, 0, 0] == 2 * KEEP_FRAMES
+        assert len(clip.reads) == 2 * KEEP_FRAMES and all(name.startswith("vsae-read") for _, name in clip.reads)
+    finally:
+        reader.close()

@@ -108,3 +108,30 @@ def test_hybrid_retime_on_the_procedural_shot_beats_blend(tiny_shot, cache_dir, 
     truth = to_working(open_shot(tiny_shot["inbetween"]).read(1003).rgb)
     blend = (to_working(plates.read(1003).rgb) + to_working(plates.read(1004).rgb)) / 2
     assert np.abs(mid - truth).mean() < 0.75 * np.abs(blend - truth).mean()
+
+
+def test_slow_motion_in_betweens_of_one_pair_share_its_flows_computed_once(node, monkeypatch):
+    import vsae.core.ops.retime as retime_ops
+    from vsae.plugin.node import kept_flows
+
+    rng = np.random.default_rng(3)
+    big = rng.random((80, 120, 3)).astype(np.float32)
+    frames = {1: Frame(rgb=big[:64, :96].copy()), 2: Frame(rgb=big[3:67, 2:98].copy())}
+    computed = []
+    flow_pair = retime_ops.flow_pair
+    monkeypatch.setattr(retime_ops, "flow_pair",
+                        lambda a, b, detail: computed.append(detail) or flow_pair(a, b, detail))
+    context = RenderContext(fetch=lambda _n, f: frames[f], source_frames=[1, 2], shot_model=lambda: None)
+    params = node.resolve({"speed": 0.25, "method": "flow"})
+    outs = [node.render(f, params, context).rgb for f in (2, 3, 4)]  # three in-betweens of frames 1 and 2
+    assert computed == ["fine"]
+    again = RenderContext(fetch=lambda _n, f: frames[f], source_frames=[1, 2], shot_model=lambda: None)
+    assert np.array_equal(node.render(3, params, again).rgb, outs[1])  # what a fresh render computes alone
+    # Asked the other way round, the kept pair answers swapped: DIS gives the same flows either way.
+    a, b = np.asarray(frames[1].rgb), np.asarray(frames[2].rgb)
+    flows = kept_flows(context)
+    forward, backward = flows(a, b, "medium")
+    backward_kept, forward_kept = flows(b, a, "medium")
+    assert computed == ["fine", "fine", "medium"]
+    assert np.array_equal(forward_kept, forward) and np.array_equal(backward_kept, backward)
+    assert all(np.array_equal(x, y) for x, y in zip(flow_pair(b, a, "medium"), (backward, forward)))

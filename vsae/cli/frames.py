@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 from vsae.errors import OutputError, ParameterError
@@ -33,9 +32,9 @@ def add_parsers(sub) -> None:
 
 
 def cmd_reconstruct(args) -> int:
-    from vsae.core.model.inference import reconstruct
     from vsae.core.model.shot_model import check_device
-    from vsae.core.io.sequence import Frame, open_shot, output_paths, write_image
+    from vsae.core.io.sequence import open_shot, output_paths
+    from vsae.plugin.render_files import reconstruct_to_files
 
     if args.iterations < 1:
         raise ParameterError(f"--iterations {args.iterations}: must be at least 1")
@@ -50,15 +49,8 @@ def cmd_reconstruct(args) -> int:
     entry = model_entry(args, train=not args.no_train, end=0.5)  # training is the task's first half
     model = entry.load_model(backend=args.backend, precision=args.render_precision, device=args.device)
     progress = progress_bar(args, "reconstruct", total=len(seq))
-    start = time.monotonic()
-    for i, number in enumerate(seq.frames):
-        frame = seq.read(number, keep_extra=args.keep_channels)
-        out = Frame(rgb=reconstruct(model, frame.rgb, args.iterations), alpha=frame.alpha, extra=frame.extra,
-                    pixel_type=frame.pixel_type, header=frame.header)
-        write_image(paths[number], out, pixel_type=args.depth, colorspace=seq.colorspace)
-        spent = time.monotonic() - start
-        progress.update((i + 1) / len(seq), bar_position=i + 1, frame=number,
-                        eta_s=round(spent / (i + 1) * (len(seq) - i - 1), 1))
+    reconstruct_to_files(seq, paths, model, args.iterations, depth=args.depth, keep_extra=args.keep_channels,
+                         progress=progress)
     progress.close()
     print(f"wrote {len(seq)} frames to {args.output} ({model.resolved_backend()})")
     return 0

@@ -46,3 +46,17 @@ def test_upres_operation_upsamples_colour_and_alpha_and_asks_for_the_model_only_
     assert np.abs(resize(kept, (24, 16)) - low).max() < 0.05
     with pytest.raises(ParameterError, match="smaller than the input"):
         upres(low, (12, 8), lambda: BlurModel(3))
+
+
+def test_back_projection_in_place_gives_the_values_of_a_copy_and_leaves_a_borrowed_frame_alone():
+    rng = np.random.default_rng(2)
+    low = rng.random((16, 32, 3)).astype(np.float32)
+    out = rng.random((64, 128, 3)).astype(np.float32)
+    before = out.copy()
+    copied = keep_low_frequencies(out, low, steps=2)
+    assert np.array_equal(out, before)  # borrowed: untouched
+    handed_over = keep_low_frequencies(out, low, steps=2, in_place=True)
+    assert handed_over is out and np.array_equal(handed_over, copied)
+    strided = np.ascontiguousarray(before.transpose(2, 0, 1)).transpose(1, 2, 0)  # a model's layout: copied first
+    assert np.array_equal(keep_low_frequencies(strided, low, steps=2, in_place=True), copied)
+    assert np.array_equal(strided, before)
