@@ -47,6 +47,7 @@ import threading
 import time
 
 from common import save_results
+from model_contribution import ArrayClip
 
 SIZES = "512x256,1920x1080"
 # Each row: node name, parameters (sizes in the shot's pixels are filled in per size), whether the source is half
@@ -188,20 +189,9 @@ def node_params(row: str, width: int, height: int, frames: int) -> tuple[str, di
     return name, out, half
 
 
-class HeldClip:
-    """A clip whose frames were read before the clock started (what a host holds in memory)."""
-
-    def __init__(self, seq):
-        self.frames = list(seq.frames)
-        self._held = {n: seq.read(n) for n in self.frames}
-
-    def read(self, frame: int, keep_extra: bool = False, premultiplied: bool = True):
-        return self._held[frame]
-
-
 def render_once(row: str, params: dict, seq, model, pattern: str | None) -> list[int]:
     """The render a `vsae` command makes (a node through render_files, or reconstruct's own loop), or with no
-    ``pattern`` the frames a host asks of the node, one after another, from frames in memory (``seq`` a HeldClip)."""
+    ``pattern`` the frames a host asks of the node, one after another, from frames in memory (``seq`` an ArrayClip)."""
     from vsae.plugin.nodes import load_node
     from vsae.plugin import render_files
 
@@ -247,7 +237,7 @@ def measure(row: str, size: str, frames: int, repeats: int, backend: str, save: 
     clock, calls = StageClock(), []
     bare_run = instrument(clock, calls)
     if memory:
-        seq = HeldClip(seq)
+        seq = ArrayClip({n: seq.read(n) for n in seq.frames})  # read before the clock starts, as a host holds them
     render_once(row, params, seq, model, None if memory else os.path.join(folder, "warm", "f.####.exr"))
     rng = np.random.default_rng(1)
     runs = []

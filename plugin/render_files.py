@@ -24,17 +24,19 @@ WRITES_WAITING = 2  # rendered frames waiting for the writer at most (each holds
 class FrameReader:
     """The frames of a render's inputs, read from their files when first asked for, the most recent
     ``KEEP_FRAMES`` kept. With ``threaded``, every read runs on one reader thread, so that ``read_ahead`` can read the
-    frames a render will ask for next while the current one renders (and a clip is never read from two threads)."""
+    frames a render will ask for next while the current one renders (and a clip is never read from two threads).
+    ``keep_extra``: frames keep their channels other than RGBA."""
 
-    def __init__(self, clips: dict, threaded: bool = False):
+    def __init__(self, clips: dict, threaded: bool = False, keep_extra: bool = False):
         self.clips = clips  # input name -> ShotSequence
+        self.keep_extra = keep_extra
         self._frames: OrderedDict = OrderedDict()  # (input, frame) -> Frame, or the Future of its read
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="vsae-read") if threaded else None
 
     def _read(self, name: str, frame: int):
         clip = self.clips[name]
         held = clip.frames[0] if len(clip.frames) == 1 else frame  # a still holds for every frame, as in hosts
-        return clip.read(held)
+        return clip.read(held, keep_extra=self.keep_extra) if self.keep_extra else clip.read(held)
 
     def fetch(self, name: str, frame: int):
         """The Frame of input ``name`` at ``frame`` (InputError for an input with no clip, or a file that cannot be
@@ -276,17 +278,16 @@ def reconstruct_to_files(seq, paths: dict, model, iterations: int = 1, depth: st
     from vsae.core.model.inference import reconstruct
 
     frames = list(seq.frames)
-    pool = ThreadPoolExecutor(1, thread_name_prefix="vsae-read")
+    reader = FrameReader({"source": seq}, threaded=True, keep_extra=keep_extra)
     try:
         with FrameWriter(_progress_of(progress, frames)) as writer:
-            coming = pool.submit(seq.read, frames[0], keep_extra=keep_extra)
             for i, number in enumerate(frames):
-                frame = coming.result()
+                frame = reader.fetch("source", number)
                 if i + 1 < len(frames):
-                    coming = pool.submit(seq.read, frames[i + 1], keep_extra=keep_extra)
+                    reader.read_ahead({"source": [frames[i + 1]]})
                 out = Frame(rgb=reconstruct(model, frame.rgb, iterations), alpha=frame.alpha, extra=frame.extra,
                             pixel_type=frame.pixel_type, header=frame.header)
                 writer.write(write_image, paths[number], out, pixel_type=depth, colorspace=seq.colorspace)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        reader.close()
     return frames
