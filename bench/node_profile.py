@@ -5,6 +5,7 @@
     python bench/node_profile.py --sizes 256x128 --frames 4 --save DIR   # the frames too (compare two runs' pixels)
     python bench/node_profile.py --memory                         # node renders as a host calls them, no files
     python bench/node_profile.py --cli --nodes upres --sizes 1920x1080   # through `vsae upres`, start-up cancelled
+    python bench/node_profile.py --cli --nodes upres --sizes 1920x1080 --backend torch --precision bf16
 
 Each (node, size) runs in its own process: a procedural shot of ``--frames`` half-float EXR frames (smooth texture
 drifting a few pixels a frame, so flow has motion to find) is rendered to EXR files through
@@ -27,9 +28,11 @@ thread's and is not part of its sum.
 after each render: the node's ceiling. ``ratio`` = bare / render time (1.0: the node costs what its model calls
 cost); the row reported is the repeat with the median ratio.
 ``--cli``: the row's `vsae` command (reconstruct, or the node) run on the shot as a farm task runs it, its model
-trained for one step into a cache folder first (default shape): seconds per frame = (a render of every frame -
-a render of the first) / (frames - 1), so start-up, model loading and training checks cancel; median of
-``--repeats``; ``bare`` from the in-memory measure of the same row in the same process afterwards.
+trained for one step into a cache folder first (default shape): seconds per frame = (a render of frames 2 to
+frames-1 - a render of frame 2) / (frames - 3), so start-up, model loading, training checks and the results of
+frame 2's neighbours (Upres with temporal 1 makes them for frame 2 alone too) cancel; each repeat
+followed by ``bare``, the model calls of one in-memory render of the row run alone in this process (the machine's
+pace, which drifts, falls on both); the repeat of median ratio.
 
 ``floor``: bare + the pixel codes, flow and matching the node needs (Retime hybrid, Clean Plate, Mask Propagate,
 Paint, Upres with temporal neighbours), ``ratio_floor`` = floor / render time.
@@ -217,8 +220,9 @@ def render_once(row: str, params: dict, seq, model, pattern: str | None) -> list
     return render_files.render_to_files(node, node.resolve(params), seq, pattern, lambda: model)
 
 
-def measure(row: str, size: str, frames: int, repeats: int, backend: str, save: str | None, memory: bool) -> dict:
-    import numpy as np
+def row_setup(row: str, size: str, frames: int, backend: str, precision: str):
+    """A row's shot (procedural EXR frames in a new folder) and the default model's shape (random weights, seed 0,
+    its ONNX graphs exported): (node name, parameters, folder, shot, ShotModel)."""
     import torch
 
     from vsae.core.model.autoencoder import ModelConfig, ShotAutoencoder
@@ -233,7 +237,14 @@ def measure(row: str, size: str, frames: int, repeats: int, backend: str, save: 
     config = ModelConfig()
     state = ShotAutoencoder(config).state_dict()
     export_onnx(ShotModel(config, state), folder)
-    model = ShotModel(config, state, onnx_dir=folder, backend=backend)
+    return name, params, folder, seq, ShotModel(config, state, onnx_dir=folder, backend=backend, precision=precision)
+
+
+def measure(row: str, size: str, frames: int, repeats: int, backend: str, save: str | None, memory: bool,
+            precision: str = "fp32") -> dict:
+    import numpy as np
+
+    name, params, folder, seq, model = row_setup(row, size, frames, backend, precision)
     clock, calls = StageClock(), []
     bare_run = instrument(clock, calls)
     if memory:
@@ -263,7 +274,7 @@ def measure(row: str, size: str, frames: int, repeats: int, backend: str, save: 
     background = {s: round(t / count * 1000, 1) for (thread, s), t in totals.items() if thread == "background"}
     floor = bare + sum(stages[s] for s in FLOOR_STAGES)
     return {"row": row, "node": name, "size": size, "frames": count, "backend": model.resolved_backend(),
-            "files": not memory,
+            "files": not memory, "precision": precision,
             "ms_per_frame": round(per_frame * 1000, 1),
             "stages_ms": {s: round(t * 1000, 1) for s, t in stages.items()},
             "background_ms": background, "model_calls_per_frame": round(call_count / count, 2),
@@ -271,13 +282,14 @@ def measure(row: str, size: str, frames: int, repeats: int, backend: str, save: 
             "floor_ms": round(floor * 1000, 1), "ratio_floor": round(floor / per_frame, 3)}
 
 
-def measure_cli(row: str, size: str, frames: int, repeats: int, backend: str) -> dict:
+def measure_cli(row: str, size: str, frames: int, repeats: int, backend: str, precision: str = "fp32") -> dict:
     width, height = map(int, size.split("x"))
     name, params, half = node_params(row, width, height, frames)
     folder = tempfile.mkdtemp(prefix="vsae-profile-")
     make_shot(folder, width // 2 if half else width, height // 2 if half else height, frames)
     command = [sys.executable, "-m", "vsae.cli", name.replace("_", "-"), os.path.join(folder, "plate.####.exr"),
-               "--steps", "1", "--cache", os.path.join(folder, "cache"), "--backend", backend, "--progress", "plain"]
+               "--steps", "1", "--cache", os.path.join(folder, "cache"), "--backend", backend, "--progress", "plain",
+               "--render-precision", precision]
     for key, value in params.items():
         command += [f"--{key.replace('_', '-')}", str(value)]
 
@@ -288,16 +300,42 @@ def measure_cli(row: str, size: str, frames: int, repeats: int, backend: str) ->
         return time.perf_counter() - start
 
     run("1", "train")  # trains the one-step model and exports its graphs: not timed
-    per_frame = []
-    for r in range(repeats):
-        one, every = run("1", f"one{r}"), run(f"1-{frames}", f"every{r}")
-        per_frame.append((every - one) / (frames - 1))
-    per_frame.sort()
-    cli = per_frame[len(per_frame) // 2]
-    memory = measure(row, size, frames, repeats, backend, None, True)
-    return {"row": row, "node": name, "size": size, "frames": frames, "cli_ms_per_frame": round(cli * 1000, 1),
-            "memory_ms_per_frame": memory["ms_per_frame"], "bare_ms": memory["bare_ms"],
-            "ratio": round(memory["bare_ms"] / (cli * 1000), 3), "backend": memory["backend"]}
+    bare_frame = bare_calls(row, size, frames, backend, precision)
+    runs = []
+    for r in range(repeats):  # each command's frames beside the same model calls alone: the machine's pace on both
+        # Frame 2 alone, then frames 2 .. frames-1: a temporal node's results for frames 1 to 3 (frame 2 and its
+        # neighbours) are in both, so the difference is frames - 3 frames' work, each with its own result.
+        one, every = run("2", f"one{r}"), run(f"2-{frames - 1}", f"every{r}")
+        cli, bare = (every - one) / (frames - 3), bare_frame()
+        runs.append((bare / cli, cli, bare))
+    runs.sort()
+    ratio, cli, bare = runs[len(runs) // 2]  # the repeat of median ratio
+    return {"row": row, "node": name, "size": size, "frames": frames, "precision": precision,
+            "cli_ms_per_frame": round(cli * 1000, 1), "bare_ms": round(bare * 1000, 1), "ratio": round(ratio, 3),
+            "cli_ms_all": sorted(round(c * 1000, 1) for _, c, _ in runs), "backend": backend}
+
+
+def bare_calls(row: str, size: str, frames: int, backend: str, precision: str):
+    """A function that runs the model calls of one in-memory render of ``row`` (recorded with their shapes), alone,
+    on the same backend and precision, and returns their seconds per output frame."""
+    import numpy as np
+
+    _, params, _, seq, model = row_setup(row, size, frames, backend, precision)
+    calls: list = []
+    bare_run = instrument(StageClock(), calls)
+    written = render_once(row, params, ArrayClip({n: seq.read(n) for n in seq.frames}), model, None)
+    rng = np.random.default_rng(1)
+    inputs = [(m, g, rng.uniform(-0.5, 0.5, shape).astype(np.float32)) for m, g, shape in calls]
+    for m, g, x in inputs[:2]:  # warm-up
+        bare_run(m, g, x)
+
+    def once() -> float:
+        start = time.perf_counter()
+        for m, g, x in inputs:
+            bare_run(m, g, x)
+        return (time.perf_counter() - start) / len(written)
+
+    return once
 
 
 def main():
@@ -310,22 +348,30 @@ def main():
     ap.add_argument("--save", help="write the first timed render's frames to this folder (one per row and size)")
     ap.add_argument("--memory", action="store_true", help="render from frames in memory, as a host does (no files)")
     ap.add_argument("--cli", action="store_true", help="through the `vsae` command, per frame with start-up cancelled")
+    ap.add_argument("--precision", default="fp32", choices=("fp32", "bf16"),
+                    help="the model's inference precision (bf16: torch only, with --backend torch)")
     ap.add_argument("--name", default="default", help="the run's name in bench/results/node_profile.json")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.cli and args.frames < 5:
+        ap.error("--cli needs --frames 5 or more (frame 2 alone against frames 2 to frames-1)")
+    if args.precision == "bf16" and args.backend != "torch":
+        ap.error("--precision bf16 runs torch: give --backend torch")
     if args.one:
         row, size = args.one.split(":")
         save = os.path.join(args.save, size) if args.save else None
         if args.cli:
-            print(json.dumps(measure_cli(row, size, args.frames, args.repeats, args.backend)))
+            print(json.dumps(measure_cli(row, size, args.frames, args.repeats, args.backend, args.precision)))
         else:
-            print(json.dumps(measure(row, size, args.frames, args.repeats, args.backend, save, args.memory)))
+            print(json.dumps(measure(row, size, args.frames, args.repeats, args.backend, save, args.memory,
+                                     args.precision)))
         return
     rows = []
     for size in args.sizes.split(","):
         for row in args.nodes.split(","):
             out = subprocess.run([sys.executable, __file__, "--one", f"{row}:{size}", "--frames", str(args.frames),
-                                  "--repeats", str(args.repeats), "--backend", args.backend]
+                                  "--repeats", str(args.repeats), "--backend", args.backend,
+                                  "--precision", args.precision]
                                  + (["--save", args.save] if args.save else []) + (["--memory"] if args.memory else [])
                                  + (["--cli"] if args.cli else []),
                                  capture_output=True, text=True)
@@ -335,10 +381,9 @@ def main():
             r = json.loads(out.stdout.strip().splitlines()[-1])
             rows.append(r)
             if args.cli:
-                print(f"{row:>15s} {size:>9s} {r['backend']:5s} `vsae {r['node']}` "
-                      f"{r['cli_ms_per_frame']:8.1f} ms/frame (in memory {r['memory_ms_per_frame']:.1f}); "
-                      f"bare {r['bare_ms']:.1f}, ratio {r['ratio']:.2f}",
-                      flush=True)
+                print(f"{row:>15s} {size:>9s} {r['backend']:5s} {r['precision']} `vsae {r['node']}` "
+                      f"{r['cli_ms_per_frame']:8.1f} ms/frame (repeats {r['cli_ms_all']}); bare "
+                      f"{r['bare_ms']:.1f} beside it, ratio {r['ratio']:.2f}", flush=True)
                 continue
             parts = " ".join(f"{s} {t:.0f}" for s, t in r["stages_ms"].items() if t >= 0.5 or s == "other")
             bg = " ".join(f"{s} {t:.0f}" for s, t in r["background_ms"].items())
@@ -350,6 +395,7 @@ def main():
                                                                     and r["ratio_floor"] != r["ratio"] else {})}
                for r in rows}
     print(save_results("node_profile", {"frames": args.frames, "repeats": args.repeats, "backend": args.backend,
+                                        "precision": args.precision,
                                         "files": not args.memory, "cli": args.cli,
                                         "model": "default shape, random weights", "mean": summary,
                                         "rows": rows}, run=args.name))

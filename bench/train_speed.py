@@ -5,7 +5,10 @@
 
 Part 1 (default settings, 512x256 frames, batch and precision as `vsae train` runs them):
 - ``matmul``: GFLOP/s of a 4096x4096 bf16 matrix multiply (fp32 too): what the CPU's matrix units reach;
-- ``bare``: forward + L1 loss + backward + Adam on one fixed batch in the training's layout, nothing else;
+- ``bare``: forward + L1 loss + backward + the training's Adam (``trainer.optimizer``) on one fixed batch in the
+  training's layout, nothing else;
+- ``bare_unfused_adam``: the bare loop with Adam updating one parameter at a time (as before session 14);
+- ``convolutions``: the step's convolutions alone (``convolution_floor``): the ceiling of a step made of them;
 - ``trainer``: ``core.training.trainer.train`` for ``--steps`` steps on 24 procedural frames (its loop time, from
   its own clock: sampling, the motion-weighted loss, the schedule and bookkeeping included; the batch-norm pass and
   the evaluation after the loop are not).
@@ -53,17 +56,19 @@ def procedural_frames(count: int = 24, width: int = 512, height: int = 256):
     return np.stack([to_working(big[n:n + height, 2 * n:2 * n + width]) for n in range(count)]).astype(np.float16)
 
 
-def bare_loop(settings, frames):
-    """A step function of the default model on one batch shaped as the trainer's (full frames, channels last)."""
+def bare_loop(settings, frames, fused: bool = True):
+    """A step function of the default model on one batch shaped as the trainer's (full frames, channels last);
+    ``fused`` False: Adam as it ran before session 14 (one parameter at a time), for the fused update's gain."""
     import torch
     import torch.nn.functional as F
 
     from vsae.core.model.autoencoder import ShotAutoencoder
-    from vsae.core.training.trainer import use_bf16
+    from vsae.core.training.trainer import optimizer, use_bf16
 
     torch.manual_seed(0)
     model = ShotAutoencoder(settings.model_config).to(memory_format=torch.channels_last).train()
-    opt = torch.optim.Adam(model.parameters(), 1e-3, betas=(0.9, 0.99))
+    opt = (optimizer(model.parameters(), 1e-3) if fused
+           else torch.optim.Adam(model.parameters(), 1e-3, betas=(0.9, 0.99), foreach=False))
     x = torch.from_numpy(frames[:settings.batch]).permute(0, 3, 1, 2).float().contiguous(
         memory_format=torch.channels_last)
     bf16 = use_bf16(settings, torch.device("cpu"))
@@ -92,6 +97,41 @@ def step_flops(model, x, bf16: bool) -> float:
     return float(counter.get_total_flops())
 
 
+def convolution_floor(model, x, bf16: bool):
+    """The step's convolutions alone: each of the model's convolutions, forward and backward (weight gradient, and
+    the input's where the step needs it), at the shape and precision the step runs it, on inputs already in that
+    precision; nothing else (no batch norm, activations, resampling, loss or optimiser). Its rate is what these
+    convolution kernels reach here: the ceiling of any training step made of them. Returns (step, FLOPs)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    seen: list = []
+    hooks = [m.register_forward_hook(lambda m, inputs, out: seen.append((m, inputs[0].shape, out.shape)))
+             for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        model(x)
+    for hook in hooks:
+        hook.remove()
+    dtype = torch.bfloat16 if bf16 else torch.float32
+
+    def tensor(shape, grad):
+        return torch.randn(shape).to(dtype).contiguous(memory_format=torch.channels_last).requires_grad_(grad)
+
+    convs = [(m, tensor(i_shape, n > 0), tensor(o_shape, False)) for n, (m, i_shape, o_shape) in enumerate(seen)]
+
+    def step():
+        model.zero_grad(set_to_none=True)
+        for conv, inputs, grad in convs:
+            inputs.grad = None
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                out = conv(inputs)
+            out.backward(grad)
+
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return step, float(counter.get_total_flops())
+
+
 def part_one(steps: int, repeats: int) -> dict:
     from vsae.core.training.trainer import train
 
@@ -99,17 +139,27 @@ def part_one(steps: int, repeats: int) -> dict:
     frames = procedural_frames()
     step, model, x, bf16 = bare_loop(settings, frames)
     flops = step_flops(model, x, bf16)
+    conv_step, conv_flops = convolution_floor(model, x, bf16)
+    unfused_step = bare_loop(settings, frames, fused=False)[0]
     train(frames, default_settings(3))  # warm-up: first-call costs of the kernels
     for _ in range(3):
         step()
-    rates: dict[str, list] = {"matmul_bf16": [], "matmul_fp32": [], "bare": [], "trainer": []}
-    for _ in range(repeats):
-        rates["matmul_bf16"].append(matmul_rate("bfloat16"))
-        rates["matmul_fp32"].append(matmul_rate("float32"))
+        conv_step()
+        unfused_step()
+    rates: dict[str, list] = {"matmul_bf16": [], "matmul_fp32": [], "bare": [], "trainer": [], "convolutions": [],
+                              "bare_unfused_adam": []}
+    def steps_per_s(fn) -> float:
         start = time.perf_counter()
         for _ in range(steps):
-            step()
-        rates["bare"].append(steps / (time.perf_counter() - start))
+            fn()
+        return steps / (time.perf_counter() - start)
+
+    for r in range(repeats):
+        rates["matmul_bf16"].append(matmul_rate("bfloat16"))
+        rates["matmul_fp32"].append(matmul_rate("float32"))
+        loops = [("bare", step), ("bare_unfused_adam", unfused_step), ("convolutions", conv_step)]
+        for name, fn in loops if r % 2 == 0 else loops[::-1]:  # the order turned every repeat: no loop always first
+            rates[name].append(steps_per_s(fn))
         result = train(frames, settings)
         rates["trainer"].append(result.steps / result.elapsed_s)
         print(f"  matmul bf16 {rates['matmul_bf16'][-1]:.0f} GFLOP/s, bare {rates['bare'][-1]:.2f} steps/s, "
@@ -124,11 +174,20 @@ def part_one(steps: int, repeats: int) -> dict:
     out["trainer_vs_bare"] = round(m["trainer"] / m["bare"], 3)
     out["trainer_vs_matmul_bf16"] = round(out["trainer_gflops"] / m["matmul_bf16"], 3)
     out["bare_vs_matmul_bf16"] = round(out["bare_gflops"] / m["matmul_bf16"], 3)
+    out["bare_unfused_adam_steps_per_s"] = round(m["bare_unfused_adam"], 2)
+    out["fused_adam_gain"] = round(m["bare"] / m["bare_unfused_adam"], 3)
+    out["convolution_gflop_per_step"] = round(conv_flops / 1e9, 2)
+    out["convolutions_ms_per_step"] = round(1e3 / m["convolutions"], 1)
+    out["convolutions_gflops"] = round(m["convolutions"] * conv_flops / 1e9)
+    out["convolutions_vs_matmul_bf16"] = round(out["convolutions_gflops"] / m["matmul_bf16"], 3)
     print(f"step {out['gflop_per_step']} GFLOP; trainer {out['trainer_steps_per_s']} steps/s "
           f"({out['trainer_gflops']} GFLOP/s) = {out['trainer_vs_bare']:.3f} of the bare loop "
           f"({out['bare_steps_per_s']} steps/s, {out['bare_gflops']} GFLOP/s); against the bf16 matmul "
           f"{out['matmul_bf16_gflops']} GFLOP/s: trainer {out['trainer_vs_matmul_bf16']:.2f}, bare "
-          f"{out['bare_vs_matmul_bf16']:.2f}", flush=True)
+          f"{out['bare_vs_matmul_bf16']:.2f}; the step's convolutions alone {out['convolutions_ms_per_step']} ms "
+          f"({out['convolution_gflop_per_step']} GFLOP, {out['convolutions_gflops']} GFLOP/s = "
+          f"{out['convolutions_vs_matmul_bf16']:.2f} of the matmul: the ceiling); Adam fused / one parameter at a "
+          f"time: {out['fused_adam_gain']:.3f}x the steps", flush=True)
     return out
 
 

@@ -194,26 +194,31 @@ def frame_plan(node: NodeDefinition, params: dict, source_frames: Sequence[int],
 
 def render_to_files(node: NodeDefinition, params: dict, seq, output_pattern: str, shot_model: Callable,
                     frames: Sequence[int] | None = None, depth: str | None = None, progress=None,
-                    extra: dict | None = None, model_inputs: Sequence = ()) -> list[int]:
+                    extra: dict | None = None, model_inputs: Sequence = (),
+                    compression: str | None = None) -> list[int]:
     """Render ``frames`` (default: all the node's output frames) of ``node`` over ``seq`` into ``output_pattern``.
 
     params must come from ``node.resolve``; extra: the other inputs' sequences by name; model_inputs: the sequences
-    the shot model is trained on (no output may overwrite them either). Before the first training step or write,
-    every check that can fail is made: the output frames, pattern, file type and folder, no output onto an input,
-    every input frame's size (from the headers), and the model's presence (found or trained first). Returns the
-    frames written.
+    the shot model is trained on (no output may overwrite them either); compression: EXR outputs' (default zip).
+    Before the first training step or write, every check that can fail is made: the output frames, pattern, file
+    type and folder, no output onto an input, every input frame's size (from the headers), the compression, and the
+    model's presence (found or trained first). Returns the frames written.
     """
+    from vsae.core.io.sequence import check_compression
+
+    if compression is not None:
+        check_compression(compression)
     extra = dict(extra or {})
     reader = FrameReader({"source": seq, **extra}, threaded=True)
     try:
         return _render_frames(node, params, seq, output_pattern, shot_model, frames, depth, progress, extra,
-                              model_inputs, reader)
+                              model_inputs, reader, compression)
     finally:
         reader.close()
 
 
 def _render_frames(node, params, seq, output_pattern, shot_model, frames, depth, progress, extra, model_inputs,
-                   reader) -> list[int]:
+                   reader, compression) -> list[int]:
     import dataclasses
     import json
 
@@ -251,7 +256,7 @@ def _render_frames(node, params, seq, output_pattern, shot_model, frames, depth,
                                          scaled=node.scales_frame(params))
                 out = dataclasses.replace(out, header=header)
             writer.write(write_image, paths[frame], out, pixel_type=depth, colorspace=seq.colorspace,
-                         provenance=provenance)
+                         compression=compression, provenance=provenance)
     return wanted
 
 
@@ -270,10 +275,10 @@ def _progress_of(progress, frames: Sequence[int]) -> Callable[[int], None] | Non
 
 
 def reconstruct_to_files(seq, paths: dict, model, iterations: int = 1, depth: str | None = None,
-                         keep_extra: bool = False, progress=None) -> list[int]:
+                         keep_extra: bool = False, progress=None, compression: str | None = None) -> list[int]:
     """Every frame of ``seq`` through ``model`` (``iterations`` reprojections) into ``paths`` (frame -> file, from
-    ``output_paths``, checked before): alpha, header and, with ``keep_extra``, the other channels carried over.
-    Returns the frames written."""
+    ``output_paths``, checked before): alpha, header and, with ``keep_extra``, the other channels carried over;
+    compression: EXR outputs' (default zip). Returns the frames written."""
     from vsae.core.io.sequence import Frame, write_image
     from vsae.core.model.inference import reconstruct
 
@@ -287,7 +292,8 @@ def reconstruct_to_files(seq, paths: dict, model, iterations: int = 1, depth: st
                     reader.read_ahead({"source": [frames[i + 1]]})
                 out = Frame(rgb=reconstruct(model, frame.rgb, iterations), alpha=frame.alpha, extra=frame.extra,
                             pixel_type=frame.pixel_type, header=frame.header)
-                writer.write(write_image, paths[number], out, pixel_type=depth, colorspace=seq.colorspace)
+                writer.write(write_image, paths[number], out, pixel_type=depth, colorspace=seq.colorspace,
+                             compression=compression)
     finally:
         reader.close()
     return frames

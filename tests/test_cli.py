@@ -50,6 +50,25 @@ def test_train_reconstruct_encode_and_cache_end_to_end(tiny_shot, cache_dir, tmp
     assert sorted(os.listdir(export_dir)) == ["decoder.onnx", "encoder.onnx", "reproject.onnx", "weights.safetensors"]
 
 
+def test_exr_compression_is_the_shows_choice_and_checked_before_training(tiny_shot, cache_dir, tmp_path, capsys,
+                                                                            monkeypatch):
+    import OpenImageIO as oiio
+
+    monkeypatch.setenv("VSAE_EXR_COMPRESSION", "zip:10")  # a show's setting mistyped
+    out = tmp_path / "recon" / "r.####.exr"
+    assert main(["reconstruct", tiny_shot["plates"], *TINY, "-o", str(out), "--render", "1001"]) == 2
+    assert "--compression 'zip:10'" in capsys.readouterr().err
+    assert not os.path.exists(os.path.join(cache_dir, "models")) or not os.listdir(os.path.join(cache_dir, "models"))
+    assert not out.parent.exists()
+    monkeypatch.setenv("VSAE_EXR_COMPRESSION", "piz")
+    assert main(["upres", tiny_shot["plates"], *TINY, "--factor", "2", "--iterations", "0", "--render", "1001",
+                 "-o", str(out)]) == 0
+    assert main(["reconstruct", tiny_shot["plates"], *TINY, "--compression", "none", "-o",
+                 str(tmp_path / "none" / "r.####.exr"), "--render", "1001"]) == 0
+    for path, expected in ((out.parent / "r.1001.exr", "piz"), (tmp_path / "none" / "r.1001.exr", "none")):
+        assert oiio.ImageInput.open(str(path)).spec().get_string_attribute("compression") == expected
+
+
 def test_reconstruct_keeps_8bit_depth_and_alpha(tmp_path, cache_dir):
     rng = np.random.default_rng(0)
     for f in range(1, 5):

@@ -443,11 +443,41 @@ def _ocio_convert(rgb: np.ndarray, src: str, dst: str, path: str) -> np.ndarray:
     return np.asarray(out.get_pixels(oiio.FLOAT), dtype=np.float32).reshape(rgb.shape)
 
 
+# OpenEXR's compressions as OpenImageIO names them. zip, zips, dwaa and dwab take a level after a colon (zip:1 to
+# zip:9, dwaa:45); b44, b44a, dwaa and dwab are lossy, pxr24 too for float (not half) files. OpenImageIO writes zip
+# for a name it does not know, so names are checked here first.
+EXR_COMPRESSIONS = ("zip", "zips", "piz", "rle", "none", "pxr24", "b44", "b44a", "dwaa", "dwab")
+DEFAULT_EXR_COMPRESSION = "zip"
+
+
+def check_compression(name: str, where: str = "--compression") -> str:
+    """``name`` if it is an EXR compression (EXR_COMPRESSIONS, with a level where one is taken); ParameterError
+    naming ``where`` otherwise."""
+    base, colon, level = name.partition(":")
+    if base not in EXR_COMPRESSIONS:
+        raise ParameterError(f"{where} {name!r}: expected one of {', '.join(EXR_COMPRESSIONS)}")
+    if colon:
+        if base in ("zip", "zips"):
+            ok = level.isdigit() and 1 <= int(level) <= 9
+        elif base in ("dwaa", "dwab"):
+            try:
+                ok = 0 < float(level) < 1e6
+            except ValueError:
+                ok = False
+        else:
+            raise ParameterError(f"{where} {name!r}: {base} takes no level")
+        if not ok:
+            raise ParameterError(f"{where} {name!r}: the level of {base} is "
+                                 + ("a whole number 1 to 9" if base.startswith("zip") else "a number above 0"))
+    return name
+
+
 def write_image(path: str, frame: Frame, pixel_type: str | None = None, colorspace: str = "auto",
                 compression: str | None = None, premultiplied: bool = True,
                 provenance: dict[str, str] | None = None) -> None:
     """Write one frame at ``pixel_type`` (default: the frame's own), atomically, with its header (windows and
-    attributes, ``vsae.core.io.headers``) and ``provenance`` (text attributes: what made it).
+    attributes, ``vsae.core.io.headers``) and ``provenance`` (text attributes: what made it). compression: an EXR
+    file's (``check_compression``; default zip); other formats keep their own.
 
     Colour is premultiplied by alpha when alpha is present and ``premultiplied`` is set; integer types are
     display-encoded (sRGB unless ``colorspace`` says otherwise) and rounded. The file appears under its name only
@@ -486,10 +516,8 @@ def write_image(path: str, frame: Frame, pixel_type: str | None = None, colorspa
     spec.channelnames = tuple(names)
     if frame.alpha is not None:
         spec.alpha_channel = 3
-    if compression:
-        spec.attribute("compression", compression)
-    elif ext == ".exr":
-        spec.attribute("compression", "zip")
+    if ext == ".exr":
+        spec.attribute("compression", check_compression(compression or DEFAULT_EXR_COMPRESSION, "compression"))
     if frame.header is not None:
         apply_header(spec, frame.header, _file_colorspace(pixel_type, colorspace))
     if provenance:

@@ -18,6 +18,7 @@ import numpy as np
 
 from vsae.errors import ParameterError
 from vsae.core.model.inference import ModelSource, Reprojector, reproject_image
+from vsae.core.ops.planes import repeat_plane
 
 PADDINGS = ("mirror", "zero", "edge")
 LAYOUTS = ("row", "column")
@@ -44,15 +45,17 @@ def reproject_canvas(model: Reprojector, canvas: np.ndarray, iterations: int,
     """x <- g(f(x)) ``iterations`` times; where ``keep`` (H, W) float in [0, 1] is 1 the canvas's own pixels are put
     back after every step (a soft ``keep`` blends), so the kept area stays exact and the rest grows to fit it."""
     x = canvas.astype(np.float32)
-    if keep is not None:  # what does not change between steps, once
-        k = keep[:, :, None]
+    if keep is not None:  # what does not change between steps, once, in every channel (planes.py: why)
+        k = repeat_plane(keep, canvas.shape[2])
         exact, give, held = k >= 1, 1 - k, canvas * k
     for _ in range(iterations):
         y = reproject_image(model, x)
         if keep is None:
             x = y
         else:
-            x = np.where(exact, canvas, y * give + held).astype(np.float32)
+            x = np.multiply(y, give)
+            x += held
+            np.copyto(x, canvas, where=exact)
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
@@ -69,14 +72,20 @@ def match_held_area(out: np.ndarray, canvas: np.ndarray, held: np.ndarray, fallo
     import cv2
 
     sigma = falloff / 2
+    channels = canvas.shape[2]
     mask = held.astype(np.float32)
-    diff = (canvas - out) * mask[:, :, None]
-    num = cv2.GaussianBlur(diff, (0, 0), sigma).reshape(diff.shape)
-    den = cv2.GaussianBlur(mask, (0, 0), sigma)[:, :, None]
-    field = num / np.maximum(den, 1e-3)
-    dist = cv2.distanceTransform((~held).astype(np.uint8), cv2.DIST_L2, 5)[:, :, None]
-    fixed = out + field * np.exp(-dist / falloff) * (den > 1e-3)
-    return np.where(held[:, :, None], canvas, fixed).astype(np.float32)
+    diff = np.subtract(canvas, out, dtype=np.float32)
+    diff *= repeat_plane(mask, channels)
+    field = cv2.GaussianBlur(diff, (0, 0), sigma).reshape(diff.shape)  # the difference spread outward...
+    den = cv2.GaussianBlur(mask, (0, 0), sigma)
+    field /= repeat_plane(np.maximum(den, 1e-3), channels)  # ...normalised by how much held area it came from
+    dist = cv2.distanceTransform((~held).astype(np.uint8), cv2.DIST_L2, 5)
+    # exp(-d / falloff) where any held area reaches, else 0; a factor in {0, 1} applied to the plane first gives the
+    # same products as applied after the colour (the plane is never negative, so not even a zero's sign changes)
+    field *= repeat_plane(np.exp(-dist / falloff) * (den > 1e-3), channels)
+    field += out
+    np.copyto(field, canvas, where=repeat_plane(held, channels))
+    return field
 
 
 def stitch_canvas(frames: Sequence[np.ndarray], layout: str = "row") -> tuple[np.ndarray, list[int]]:

@@ -25,6 +25,7 @@ import numpy as np
 
 from vsae.errors import ParameterError
 from vsae.core.model.inference import ModelSource, Reprojector, model_from, reproject_image, to_hwc
+from vsae.core.ops.planes import channel_mean, repeat_plane
 
 METHODS = ("hybrid", "flow", "latent", "blend", "nearest")
 
@@ -113,7 +114,7 @@ def blend_frames(x_a: np.ndarray, x_b: np.ndarray, alpha: float) -> np.ndarray:
 
 def flow_grey(working: np.ndarray) -> np.ndarray:
     """(H, W, 3) working-range colour -> (H, W) uint8 grey for DIS (the working range is perceptual, (-1, 1))."""
-    return np.round(np.clip(working.mean(axis=2) * 0.5 + 0.5, 0, 1) * 255).astype(np.uint8)
+    return np.round(np.clip(channel_mean(working) * 0.5 + 0.5, 0, 1) * 255).astype(np.uint8)
 
 
 # DIS settings by detail. "fine" estimates down to full resolution with denser, longer-refined patches: on the
@@ -224,7 +225,8 @@ def disagreement(wa: np.ndarray, wb: np.ndarray, blur: float = 2.0) -> np.ndarra
     """How much two warps of one moment differ, smoothed: (H, W) float32, mean over channels of |blur(wa - wb)|."""
     import cv2
 
-    return np.abs(cv2.GaussianBlur(wa - wb, (0, 0), blur)).reshape(wa.shape).mean(axis=2).astype(np.float32)
+    return channel_mean(np.abs(cv2.GaussianBlur(wa - wb, (0, 0), blur)).reshape(wa.shape)).astype(np.float32,
+                                                                                                     copy=False)
 
 
 def hybrid_inbetween(wa: np.ndarray, wb: np.ndarray, alpha: float, guide: np.ndarray,
@@ -247,20 +249,21 @@ def hybrid_inbetween(wa: np.ndarray, wb: np.ndarray, alpha: float, guide: np.nda
         return cv2.GaussianBlur(x, (0, 0), 3.0).reshape(x.shape)
 
     g = soft(guide)
-    da, db = np.abs(soft(wa) - g).mean(axis=2), np.abs(soft(wb) - g).mean(axis=2)
+    da, db = channel_mean(np.abs(soft(wa) - g)), channel_mean(np.abs(soft(wb) - g))
     nearer = np.minimum(da, db)
     ka = (1.0 - alpha) * np.exp(-(((da - nearer) / guide_sigma) ** 2))
     kb = alpha * np.exp(-(((db - nearer) / guide_sigma) ** 2))
-    total = (ka + kb)[..., None]
-    ka, kb = (ka[..., None] / total).astype(np.float32), (kb[..., None] / total).astype(np.float32)
-    out = ka * wa + kb * wb
+    total = ka + kb
+    ka, kb = (ka / total).astype(np.float32)[..., None], (kb / total).astype(np.float32)[..., None]
+    out = np.multiply(wa, repeat_plane(ka, wa.shape[2]))  # planes in every channel: planes.py
+    out += np.multiply(wb, repeat_plane(kb, wb.shape[2]))
     extra = ka * extra_a + kb * extra_b if extra_a is not None else None
     if model is not None and iterations > 0:
-        mask = np.clip(disagreement(wa, wb) / ghost - 1.0, 0.0, 1.0)[..., None]
+        mask = np.clip(disagreement(wa, wb) / ghost - 1.0, 0.0, 1.0)
         if mask.any():
-            projected = reproject_image(model, out, iterations)
-            out = out + mask * (projected - out)
-    return out.astype(np.float32), extra
+            change = np.subtract(reproject_image(model, out, iterations), out)
+            out += change * repeat_plane(mask, change.shape[2])
+    return out.astype(np.float32, copy=False), extra
 
 
 def retime_inbetween(a: np.ndarray, b: np.ndarray, alpha: float, options: RetimeOptions = RetimeOptions(),

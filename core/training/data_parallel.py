@@ -206,7 +206,7 @@ def broadcast_state(model: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
             dist.broadcast(state[name], src=0)
         step = torch.as_tensor(state.get("step", 0.0), dtype=torch.float32).reshape(1).to(_device())
         dist.broadcast(step, src=0)
-        state["step"] = step.reshape(()).cpu()
+        state["step"] = step.reshape(()).to(p.device)  # where the fused update wants it
 
 
 def check_world(settings, frames: int) -> None:

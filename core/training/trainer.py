@@ -58,6 +58,12 @@ def use_bf16(settings: TrainSettings, device: torch.device) -> bool:
     return settings.precision == "bf16" or bf16_supported()
 
 
+def optimizer(params, lr: float) -> torch.optim.Adam:
+    """The training's Adam. Fused: one kernel updates every parameter instead of a dozen elementwise passes each
+    (bench/train_speed.py: 4-7% more steps a second on a 2-core CPU; the same update up to rounding)."""
+    return torch.optim.Adam(params, lr=lr, betas=(0.9, 0.99), fused=True)
+
+
 def working_to_display(w: torch.Tensor) -> torch.Tensor:
     """Working range to sRGB display values in [0, 1], for PSNR figures only (never for pixels written out).
 
@@ -237,10 +243,12 @@ def load_checkpoint(path: str, model: torch.nn.Module, opt: torch.optim.Optimize
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     for i, p in enumerate(model.parameters()):
         if f"opt.{i}.exp_avg" in tensors:
+            # The moments in the parameter's own layout (convolutions' are channels last): the fused update walks
+            # parameter, gradient and moments through memory alike.
             opt.state[p] = {
-                "step": tensors[f"opt.{i}.step"].reshape(()),
-                "exp_avg": tensors[f"opt.{i}.exp_avg"].to(p.device),
-                "exp_avg_sq": tensors[f"opt.{i}.exp_avg_sq"].to(p.device),
+                "step": tensors[f"opt.{i}.step"].reshape(()).to(p.device),
+                "exp_avg": torch.empty_like(p).copy_(tensors[f"opt.{i}.exp_avg"]),
+                "exp_avg_sq": torch.empty_like(p).copy_(tensors[f"opt.{i}.exp_avg_sq"]),
             }
     return meta
 
@@ -343,7 +351,7 @@ def train(frames: np.ndarray, settings: TrainSettings, checkpoint_path: str | No
                 net.load_state_dict(init_state)
             except RuntimeError as exc:
                 raise ParameterError(f"--init-from: weights do not fit {settings.model_config}") from exc
-        return net, torch.optim.Adam(net.parameters(), lr=peak_lr, betas=(0.9, 0.99))
+        return net, optimizer(net.parameters(), peak_lr)
 
     model, opt = fresh()
     bf16 = use_bf16(settings, device)

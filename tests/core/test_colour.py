@@ -38,7 +38,8 @@ def test_rec709_is_bt1886_gamma_2_4_and_round_trips_with_overshoot():
 
 
 def test_whole_frames_convert_in_blocks_to_the_values_of_one_pass():
-    # The formulas written out once over the whole array, as a frame was converted before it was split.
+    # The formulas written out once over the whole array, as a frame was converted before it was split and its
+    # passes made in place; compared bit for bit (a zero's sign too) over every kind of float32.
     def to_working_once(x):
         s = colour.GAIN * np.sign(x) * np.power(np.abs(x), 1.0 / colour.GAMMA)
         return (s / (1.0 + np.abs(s))).astype(np.float32)
@@ -49,10 +50,17 @@ def test_whole_frames_convert_in_blocks_to_the_values_of_one_pass():
 
     rng = np.random.default_rng(0)
     linear = (rng.standard_normal((541, 963, 3)) * 4).astype(np.float32)
+    bits = rng.integers(0, 2 ** 32, linear.size // 3, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    linear.flat[:bits.size] = np.where(np.isfinite(bits), bits, 0.5)  # tiny, huge and subnormal values too
     linear.flat[:6] = [0.0, -0.0, 65504.0, -65504.0, 1e-30, 0.18]
     working = rng.uniform(-1.01, 1.01, (3, 541, 963)).astype(np.float32).transpose(1, 2, 0)  # a model's layout
+    working[0, :4] = [[0.0, -0.0, 1e-40], [-1e-40, 0.99679, -0.9999], [1.0, -1.0, 0.5], [-0.5, 1e-3, -1e-3]]
     assert linear.size > 2 * colour.PART_VALUES and linear.size % colour.PART_VALUES  # blocks, the last one short
-    assert np.array_equal(colour.to_working(linear), to_working_once(linear))
+
+    def same_bits(a, b):
+        return a.dtype == b.dtype == np.float32 and np.array_equal(a.view(np.uint32), b.view(np.uint32))
+
+    assert same_bits(colour.to_working(linear), to_working_once(linear))
     got = colour.from_working(working)
     assert got.shape == working.shape and got.flags.c_contiguous
-    assert np.array_equal(got, from_working_once(working))
+    assert same_bits(got, from_working_once(working))

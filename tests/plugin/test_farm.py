@@ -108,6 +108,14 @@ def _job(tiny_shot, tmp_path, processes=1, machines=1, options=TINY_OPTIONS):
     return build_job(farm, node)
 
 
+def test_render_tasks_write_the_compression_chosen_where_the_job_was_submitted(tiny_shot, tmp_path, monkeypatch):
+    monkeypatch.setenv("VSAE_EXR_COMPRESSION", "piz")  # the show's choice, on the submitting machine
+    render = _job(tiny_shot, tmp_path).render
+    assert render[render.index("--compression") + 1] == "piz"
+    render = _job(tiny_shot, tmp_path, options=[*TINY_OPTIONS, "--compression", "dwaa:45"]).render
+    assert render[render.index("--compression") + 1] == "dwaa:45"
+
+
 def test_the_training_task_can_ask_for_data_parallel_processes(tiny_shot, tmp_path):
     job = _job(tiny_shot, tmp_path, processes=2)
     assert job.train[-2:] == ["--nproc", "2"] and job.train[:2] == ["vsae", "train"]

@@ -47,6 +47,24 @@ def add_inference(p: argparse.ArgumentParser) -> None:
                         "every machine) or bf16 (about 2x faster on CPUs with bf16 units; pixels depend on the CPU)")
 
 
+def add_output(p: argparse.ArgumentParser) -> None:
+    """How a command writes its frames: depth and EXR compression."""
+    from vsae.core.io.sequence import EXR_COMPRESSIONS
+
+    p.add_argument("--depth", choices=("uint8", "uint16", "half", "float"), help="output depth (default: input's)")
+    p.add_argument("--compression", default=os.environ.get("VSAE_EXR_COMPRESSION", "zip"),
+                   help="EXR outputs' compression: zip (default, or $VSAE_EXR_COMPRESSION, a show's choice), "
+                        "zip:1 to zip:9 (level), zips, piz, rle, none (lossless); pxr24 (lossless for half, lossy "
+                        f"for float); b44, b44a, dwaa, dwab, dwaa:45 (lossy) [{'|'.join(EXR_COMPRESSIONS)}]")
+
+
+def check_output(args) -> None:
+    """The output options checked before anything trains, is read or written."""
+    from vsae.core.io.sequence import check_compression
+
+    check_compression(args.compression)
+
+
 def add_training(p: argparse.ArgumentParser) -> None:
     from vsae.core.settings import TRAINING_OPTIONS
 

@@ -86,6 +86,7 @@ def _node_words(args, node, params: dict, cache: str) -> list[str]:
     words += ["--backend", args.backend, "--render-precision", args.render_precision, "--device", args.device]
     if args.depth:
         words += ["--depth", args.depth]
+    words += ["--compression", args.compression]  # as resolved here: the show's choice, whatever a farm machine has
     for param in node.params:
         value = params[param.name]
         if value is None or value == "":  # automatic, or an empty text: the node's own default again

@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 from vsae.errors import OutputError, ParameterError
-from vsae.cli.arguments import (add_inference, add_shot, add_training, model_entry, plates_of, progress_bar,
-                                train_settings)
+from vsae.cli.arguments import (add_inference, add_output, add_shot, add_training, check_output, model_entry,
+                                plates_of, progress_bar, train_settings)
 
 
 def add_parsers(sub) -> None:
@@ -24,8 +24,7 @@ def add_parsers(sub) -> None:
         add_inference(p)
         if name == "reconstruct":
             p.add_argument("--iterations", type=int, default=1, help="reprojection iterations (default 1)")
-            p.add_argument("--depth", choices=("uint8", "uint16", "half", "float"),
-                           help="output depth (default: input's)")
+            add_output(p)
             p.add_argument("--keep-channels", action="store_true",
                            help="copy channels other than RGBA (depth, AOVs) through unchanged (default: dropped)")
         p.set_defaults(func=fn)
@@ -39,6 +38,7 @@ def cmd_reconstruct(args) -> int:
     if args.iterations < 1:
         raise ParameterError(f"--iterations {args.iterations}: must be at least 1")
     train_settings(args)
+    check_output(args)
     check_device(args.device, args.backend, args.render_precision)  # before anything trains or is written
     seq = open_shot(args.shot, args.render or args.frames, args.colorspace)
     paths = output_paths(args.output, seq.frames, [seq] + ([plates_of(args)] if args.render else []))
@@ -49,8 +49,8 @@ def cmd_reconstruct(args) -> int:
     entry = model_entry(args, train=not args.no_train, end=0.5)  # training is the task's first half
     model = entry.load_model(backend=args.backend, precision=args.render_precision, device=args.device)
     progress = progress_bar(args, "reconstruct", total=len(seq))
-    reconstruct_to_files(seq, paths, model, args.iterations, depth=args.depth, keep_extra=args.keep_channels,
-                         progress=progress)
+    reconstruct_to_files(seq, paths, model, args.iterations, depth=args.depth, compression=args.compression,
+                         keep_extra=args.keep_channels, progress=progress)
     progress.close()
     print(f"wrote {len(seq)} frames to {args.output} ({model.resolved_backend()})")
     return 0

@@ -6,8 +6,8 @@ import argparse
 import json
 
 from vsae.errors import ParameterError
-from vsae.cli.arguments import (add_inference, add_shot, add_training, model_entry, plates_of, progress_bar,
-                                task_progress, train_settings)
+from vsae.cli.arguments import (add_inference, add_output, add_shot, add_training, check_output, model_entry,
+                                plates_of, progress_bar, task_progress, train_settings)
 
 
 def add_parsers(sub) -> None:
@@ -35,7 +35,7 @@ def _add_node(sub, node) -> None:
                    help="print the output frame range, the frames --render would make and the source frames they "
                         "read, as JSON, and stop: nothing is trained, read or written (for farm submitters)")
     add_inference(p)
-    p.add_argument("--depth", choices=("uint8", "uint16", "half", "float"), help="output depth (default: input's)")
+    add_output(p)
     g = p.add_argument_group(f"{node.name} parameters")
     for param in node.params:
         extra = f" (default {param.default})" if param.default not in (None, "") else ""
@@ -55,6 +55,7 @@ def cmd_node(args) -> int:
     node = args.node
     params = node.resolve({p.name: getattr(args, f"param_{p.name}") for p in node.params})
     train_settings(args)  # training parameters checked before anything is read or written
+    check_output(args)
     from vsae.core.model.shot_model import check_device
 
     check_device(args.device, args.backend, args.render_precision)
@@ -82,7 +83,8 @@ def cmd_node(args) -> int:
 
     progress = progress_bar(args, node.name)
     written = render_to_files(node, params, seq, args.output, shot_model, frames=frames, depth=args.depth,
-                              progress=progress, extra=extra, model_inputs=[plates_of(plates)] if args.plates else [])
+                              compression=args.compression, progress=progress, extra=extra,
+                              model_inputs=[plates_of(plates)] if args.plates else [])
     progress.close()
     print(f"wrote {len(written)} frames {written[0]}-{written[-1]} to {args.output}")
     return 0

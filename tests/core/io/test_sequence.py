@@ -136,6 +136,31 @@ def test_write_leaves_no_partial_file_on_error(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("compression,lossless", [("zip", True), ("zip:1", True), ("piz", True), ("none", True),
+                                                  ("dwaa:45", False), ("b44", False)])
+def test_exr_compression_is_written_as_asked(tmp_path, compression, lossless):
+    import OpenImageIO as oiio
+
+    yy, xx = np.mgrid[0:24, 0:40].astype(np.float32)
+    rgb = np.dstack([0.2 + xx / 10, 1.5 + np.sin(yy / 3), 0.05 + (xx * yy) / 300]).astype(np.float32)
+    rgb += np.random.default_rng(0).normal(0, 0.002, rgb.shape).astype(np.float32)  # grain: no format is exact by luck
+    path = str(tmp_path / "c.exr")
+    write_image(path, Frame(rgb=rgb, pixel_type="half"), compression=compression)
+    assert oiio.ImageInput.open(path).spec().get_string_attribute("compression") == compression.split(":")[0]
+    back, exact = read_image(path).rgb, rgb.astype(np.float16).astype(np.float32)
+    assert np.array_equal(back, exact) == lossless
+    np.testing.assert_allclose(back, exact, rtol=0.05, atol=0.01)
+
+
+@pytest.mark.parametrize("name,says", [("zipp", "expected one of zip, zips, piz"), ("zip:0", "a whole number 1 to 9"),
+                                       ("piz:3", "piz takes no level"), ("dwaa:x", "a number above 0")])
+def test_an_unknown_compression_is_refused_before_a_file_is_written(tmp_path, name, says):
+    """OpenImageIO itself would write zip under any name it does not know."""
+    with pytest.raises(ParameterError, match=says):
+        write_image(str(tmp_path / "c.exr"), Frame(rgb=np.zeros((4, 4, 3), np.float32)), compression=name)
+    assert os.listdir(tmp_path) == []
+
+
 def test_movie_frames_numbered_from_zero(tmp_path):
     import cv2
 

@@ -80,3 +80,29 @@ def test_the_canvas_operations_ask_for_the_model_only_when_they_reproject():
     assert after.shape == (32, 96, 3)
     canvas, out, original = extend(x, (8, 8, 4, 4), lambda: BlurModel(5), ExtendOptions(iterations=2))
     assert not np.allclose(out[~original], canvas[~original])  # the new area was reprojected
+
+
+def test_held_area_blends_are_the_plain_formulas_exactly():
+    """The held blend and match_held_area against their formulas written with broadcasts, bit for bit."""
+    import cv2
+
+    from vsae.core.model.inference import reproject_image
+    from vsae.core.ops.canvas import match_held_area
+
+    canvas, original = pad_canvas(_texture(40, 56, 4), 24, 8, 6, 0, "mirror")
+    model = BlurModel(5)
+    keep = seam_keep(canvas.shape[:2], [40], "row", 6)  # soft: 0, ramps and 1
+    x = canvas.copy()
+    for _ in range(2):
+        k = keep[:, :, None]
+        x = np.where(k >= 1, canvas, reproject_image(model, x) * (1 - k) + canvas * k).astype(np.float32)
+    assert np.array_equal(reproject_canvas(model, canvas, 2, keep), x)
+
+    out = canvas + np.float32(0.2) * _texture(*canvas.shape[:2], 5)
+    mask = original.astype(np.float32)
+    num = cv2.GaussianBlur((canvas - out) * mask[:, :, None], (0, 0), 12.0)
+    den = cv2.GaussianBlur(mask, (0, 0), 12.0)[:, :, None]
+    dist = cv2.distanceTransform((~original).astype(np.uint8), cv2.DIST_L2, 5)[:, :, None]
+    fixed = out + num / np.maximum(den, 1e-3) * np.exp(-dist / 24.0) * (den > 1e-3)
+    expected = np.where(original[:, :, None], canvas, fixed).astype(np.float32)
+    assert np.array_equal(match_held_area(out, canvas, original), expected)

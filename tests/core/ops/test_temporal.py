@@ -61,3 +61,35 @@ def test_flicker_counts_changes_the_motion_does_not_explain():
     for f in half[1::2]:
         f[:, 48:] = np.clip(f[:, 48:] + 0.1, 0, 1)  # a flicker on the right only
     assert temporal_error(half, moving, regions=left) < 0.5 * temporal_error(half, moving)
+
+
+def test_stabilise_is_the_weighted_mean_of_the_aligned_frames_exactly():
+    """The plain formula: (result + sum of weight x warped) / (1 + sum of weights), with align's own weights whose
+    loop and guide errors are numpy's norm and mean; bit for bit, so the faster arithmetic changes no pixel."""
+    import cv2
+
+    from vsae.core.ops.retime import flow_pair, warp
+    from vsae.core.ops.temporal import FLOW_TOLERANCE_PX, GUIDE_TOLERANCE
+
+    rng = np.random.default_rng(2)
+    frames = [_scene(2.5 * t, (96, 160)) + rng.normal(0, 0.05, (96, 160, 3)).astype(np.float32) for t in range(3)]
+    guides = [cv2.resize(f, (80, 48), interpolation=cv2.INTER_AREA) for f in frames]
+    total, weights = frames[1].copy(), np.ones((96, 160, 1), np.float32)
+    for other, other_guide in ((frames[0], guides[0]), (frames[2], guides[2])):
+        forward, backward = flow_pair(guides[1], other_guide, "medium")
+        grid = np.dstack(np.meshgrid(np.arange(80, dtype=np.float32), np.arange(48, dtype=np.float32)))
+        pos = grid + forward
+        back = cv2.remap(backward, pos[..., 0], pos[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        holds = np.linalg.norm(forward + back, axis=2) < FLOW_TOLERANCE_PX
+        holds &= np.abs(warp(other_guide, pos) - guides[1]).mean(axis=2) < GUIDE_TOLERANCE
+        holds &= (pos[..., 0] >= 0) & (pos[..., 0] <= 79) & (pos[..., 1] >= 0) & (pos[..., 1] <= 47)
+        big = cv2.resize(forward, (160, 96), interpolation=cv2.INTER_LINEAR) * np.float32(2)
+        w = cv2.resize(holds.astype(np.float32), (160, 96), interpolation=cv2.INTER_LINEAR)
+        w = cv2.GaussianBlur(w, (0, 0), 1.0)[..., None]
+        grid = np.dstack(np.meshgrid(np.arange(160, dtype=np.float32), np.arange(96, dtype=np.float32)))
+        total += w * warp(other, grid + big)
+        weights += w
+    expected = total / weights
+    out = stabilise(frames[1], guides[1], [(frames[0], guides[0]), (frames[2], guides[2])])
+    assert 0.2 < float(weights.mean()) - 1 < 2  # the neighbours were used, in part
+    assert np.array_equal(out, expected)
