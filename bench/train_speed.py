@@ -148,6 +148,7 @@ def part_one(steps: int, repeats: int) -> dict:
         unfused_step()
     rates: dict[str, list] = {"matmul_bf16": [], "matmul_fp32": [], "bare": [], "trainer": [], "convolutions": [],
                               "bare_unfused_adam": []}
+
     def steps_per_s(fn) -> float:
         start = time.perf_counter()
         for _ in range(steps):
