@@ -9,6 +9,8 @@ Part 1 (default settings, 512x256 frames, batch and precision as `vsae train` ru
   training's layout, nothing else;
 - ``bare_unfused_adam``: the bare loop with Adam updating one parameter at a time (as before session 14);
 - ``convolutions``: the step's convolutions alone (``convolution_floor``): the ceiling of a step made of them;
+- ``matrix_products``: those convolutions as the bare matrix products they amount to, at their shapes
+  (``matrix_product_ceiling``): what the matrix units reach at the sizes this model has, above any convolution;
 - ``trainer``: ``core.training.trainer.train`` for ``--steps`` steps on 24 procedural frames (its loop time, from
   its own clock: sampling, the motion-weighted loss, the schedule and bookkeeping included; the batch-norm pass and
   the evaluation after the loop are not).
@@ -97,13 +99,9 @@ def step_flops(model, x, bf16: bool) -> float:
     return float(counter.get_total_flops())
 
 
-def convolution_floor(model, x, bf16: bool):
-    """The step's convolutions alone: each of the model's convolutions, forward and backward (weight gradient, and
-    the input's where the step needs it), at the shape and precision the step runs it, on inputs already in that
-    precision; nothing else (no batch norm, activations, resampling, loss or optimiser). Its rate is what these
-    convolution kernels reach here: the ceiling of any training step made of them. Returns (step, FLOPs)."""
+def convolution_shapes(model, x, bf16: bool) -> list:
+    """(module, input shape, output shape) of each of the model's convolutions in a forward pass of ``x``."""
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
 
     seen: list = []
     hooks = [m.register_forward_hook(lambda m, inputs, out: seen.append((m, inputs[0].shape, out.shape)))
@@ -112,6 +110,44 @@ def convolution_floor(model, x, bf16: bool):
         model(x)
     for hook in hooks:
         hook.remove()
+    return seen
+
+
+def matrix_product_ceiling(model, x, bf16: bool):
+    """The step's convolutions as the three matrix products each one is (forward: columns x weights; backward:
+    the input's gradient and the weights'), at their shapes (M = batch x output pixels, K = input channels x kernel
+    taps, N = output channels), on operands already laid out, in the step's precision: no gathering of columns,
+    nothing else. What the matrix units reach at these shapes, which are far smaller than the 4096-square
+    ``matmul``: a ceiling above any convolution kernel's. Returns (step, FLOPs)."""
+    import torch
+
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    products, flops = [], 0.0
+    for conv, i_shape, o_shape in convolution_shapes(model, x, bf16):
+        m = o_shape[0] * o_shape[2] * o_shape[3]
+        k = i_shape[1] * conv.kernel_size[0] * conv.kernel_size[1] // conv.groups
+        n = o_shape[1]
+        products.append((torch.randn(m, k).to(dtype), torch.randn(k, n).to(dtype), torch.randn(m, n).to(dtype)))
+        flops += 3 * 2 * m * k * n
+
+    def step():
+        for columns, weights, grad in products:
+            columns @ weights
+            grad @ weights.t()
+            columns.t() @ grad
+
+    return step, flops
+
+
+def convolution_floor(model, x, bf16: bool):
+    """The step's convolutions alone: each of the model's convolutions, forward and backward (weight gradient, and
+    the input's where the step needs it), at the shape and precision the step runs it, on inputs already in that
+    precision; nothing else (no batch norm, activations, resampling, loss or optimiser). Its rate is what these
+    convolution kernels reach here: the ceiling of any training step made of them. Returns (step, FLOPs)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    seen = convolution_shapes(model, x, bf16)
     dtype = torch.bfloat16 if bf16 else torch.float32
 
     def tensor(shape, grad):
@@ -140,14 +176,16 @@ def part_one(steps: int, repeats: int) -> dict:
     step, model, x, bf16 = bare_loop(settings, frames)
     flops = step_flops(model, x, bf16)
     conv_step, conv_flops = convolution_floor(model, x, bf16)
+    product_step, product_flops = matrix_product_ceiling(model, x, bf16)
     unfused_step = bare_loop(settings, frames, fused=False)[0]
     train(frames, default_settings(3))  # warm-up: first-call costs of the kernels
     for _ in range(3):
         step()
         conv_step()
+        product_step()
         unfused_step()
     rates: dict[str, list] = {"matmul_bf16": [], "matmul_fp32": [], "bare": [], "trainer": [], "convolutions": [],
-                              "bare_unfused_adam": []}
+                              "bare_unfused_adam": [], "matrix_products": []}
 
     def steps_per_s(fn) -> float:
         start = time.perf_counter()
@@ -158,7 +196,8 @@ def part_one(steps: int, repeats: int) -> dict:
     for r in range(repeats):
         rates["matmul_bf16"].append(matmul_rate("bfloat16"))
         rates["matmul_fp32"].append(matmul_rate("float32"))
-        loops = [("bare", step), ("bare_unfused_adam", unfused_step), ("convolutions", conv_step)]
+        loops = [("bare", step), ("bare_unfused_adam", unfused_step), ("convolutions", conv_step),
+                 ("matrix_products", product_step)]
         for name, fn in loops if r % 2 == 0 else loops[::-1]:  # the order turned every repeat: no loop always first
             rates[name].append(steps_per_s(fn))
         result = train(frames, settings)
@@ -181,13 +220,17 @@ def part_one(steps: int, repeats: int) -> dict:
     out["convolutions_ms_per_step"] = round(1e3 / m["convolutions"], 1)
     out["convolutions_gflops"] = round(m["convolutions"] * conv_flops / 1e9)
     out["convolutions_vs_matmul_bf16"] = round(out["convolutions_gflops"] / m["matmul_bf16"], 3)
+    out["matrix_products_gflops"] = round(m["matrix_products"] * product_flops / 1e9)
+    out["matrix_products_vs_matmul_bf16"] = round(out["matrix_products_gflops"] / m["matmul_bf16"], 3)
     print(f"step {out['gflop_per_step']} GFLOP; trainer {out['trainer_steps_per_s']} steps/s "
           f"({out['trainer_gflops']} GFLOP/s) = {out['trainer_vs_bare']:.3f} of the bare loop "
           f"({out['bare_steps_per_s']} steps/s, {out['bare_gflops']} GFLOP/s); against the bf16 matmul "
           f"{out['matmul_bf16_gflops']} GFLOP/s: trainer {out['trainer_vs_matmul_bf16']:.2f}, bare "
           f"{out['bare_vs_matmul_bf16']:.2f}; the step's convolutions alone {out['convolutions_ms_per_step']} ms "
           f"({out['convolution_gflop_per_step']} GFLOP, {out['convolutions_gflops']} GFLOP/s = "
-          f"{out['convolutions_vs_matmul_bf16']:.2f} of the matmul: the ceiling); Adam fused / one parameter at a "
+          f"{out['convolutions_vs_matmul_bf16']:.2f} of the matmul), as bare matrix products at their shapes "
+          f"{out['matrix_products_gflops']} GFLOP/s ({out['matrix_products_vs_matmul_bf16']:.2f}: the ceiling); "
+          f"Adam fused / one parameter at a "
           f"time: {out['fused_adam_gain']:.3f}x the steps", flush=True)
     return out
 

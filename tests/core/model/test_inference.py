@@ -3,7 +3,7 @@
 import numpy as np
 
 from tests.standins import BlurModel
-from vsae.core.model.inference import LatentCache, reproject_image, to_bchw, to_hwc
+from vsae.core.model.inference import LatentCache, interleaved, planar, reproject_image, to_bchw, to_hwc
 
 
 class _CountingEncoder:
@@ -23,6 +23,20 @@ def test_pixel_forms_round_trip_and_reproject_image_is_the_batch_path():
     assert to_bchw(image).shape == (1, 3, 8, 12) and np.array_equal(to_hwc(to_bchw(image)), image)
     model = BlurModel(3)
     assert np.array_equal(reproject_image(model, image, 2), to_hwc(model.reproject(to_bchw(image), 2)))
+
+
+def test_layout_turns_copy_numpys_transposes_for_every_dtype_and_channel_count():
+    rng = np.random.default_rng(1)
+    for dtype in (np.float32, np.float16, np.float64, np.uint8, bool):
+        for channels in (1, 3, 4, 7):
+            image = (rng.random((5, 9, channels)) * 200).astype(dtype)
+            planes = planar(image)
+            assert planes.flags.c_contiguous and planes.dtype == image.dtype
+            assert np.array_equal(planes, image.transpose(2, 0, 1))
+            back = interleaved(planes[:, 1:-1])  # a crop of the planes, as a model's padded output is
+            assert back.flags.c_contiguous and np.array_equal(back, image[1:-1])
+    bits = rng.integers(0, 2 ** 32, (6, 10, 3), dtype=np.uint64).astype(np.uint32).view(np.float32)  # NaNs too
+    assert np.array_equal(to_hwc(to_bchw(bits)).view(np.uint32), bits.view(np.uint32))
 
 
 def test_the_latent_cache_encodes_the_same_pixels_once_per_model_and_a_changed_frame_again():

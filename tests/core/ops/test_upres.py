@@ -60,3 +60,20 @@ def test_back_projection_in_place_gives_the_values_of_a_copy_and_leaves_a_borrow
     strided = np.ascontiguousarray(before.transpose(2, 0, 1)).transpose(1, 2, 0)  # a model's layout: copied first
     assert np.array_equal(keep_low_frequencies(strided, low, steps=2, in_place=True), copied)
     assert np.array_equal(strided, before)
+
+
+def test_back_projection_gives_the_plain_formula_bit_for_bit():
+    # out += up(low - down(out)) in numpy, as first written: OpenCV's float32 add and subtract must give its values
+    rng = np.random.default_rng(5)
+    low = rng.uniform(-1, 1, (27, 48, 3)).astype(np.float32)
+    out = rng.uniform(-1, 1, (54, 96, 3)).astype(np.float32)
+    # a denormal, a signed zero, values near the float32 limit
+    out[0, :4] = np.array([1e-39, -0.0, 3e38, -3e38], np.float32)[:, None]
+    plain = out.copy()
+    for _ in range(3):
+        plain += resize(low - resize(plain, (48, 27)), (96, 54), "bicubic")
+    assert np.array_equal(keep_low_frequencies(out, low, steps=3).view(np.uint32), plain.view(np.uint32))
+    wide = low.astype(np.float64)  # another dtype: numpy's promotion, as before
+    plain = out.copy()
+    plain += resize(wide - resize(out, (48, 27)), (96, 54), "bicubic")
+    assert np.array_equal(keep_low_frequencies(out, wide, steps=1), plain)
