@@ -44,14 +44,24 @@ def reproject_canvas(model: Reprojector, canvas: np.ndarray, iterations: int,
                      keep: np.ndarray | None = None) -> np.ndarray:
     """x <- g(f(x)) ``iterations`` times; where ``keep`` (H, W) float in [0, 1] is 1 the canvas's own pixels are put
     back after every step (a soft ``keep`` blends), so the kept area stays exact and the rest grows to fit it."""
-    x = canvas.astype(np.float32)
+    import cv2
+
+    x: np.ndarray = canvas.astype(np.float32)
     if keep is not None:  # what does not change between steps, once, in every channel (planes.py: why)
         k = repeat_plane(keep, canvas.shape[2])
         exact, give, held = k >= 1, 1 - k, canvas * k
+        # float32 throughout: OpenCV's multiply, add and masked copy give numpy's values (IEEE single, the same
+        # copies) in about half the passes' time; numpy where a wider dtype decides the arithmetic.
+        in_opencv = give.dtype == held.dtype == canvas.dtype == np.float32 and 0 < canvas.shape[2] <= 512
+        exact_plane = (np.asarray(keep) >= 1).reshape(canvas.shape[:2]).view(np.uint8)
     for _ in range(iterations):
         y = reproject_image(model, x)
         if keep is None:
             x = y
+        elif in_opencv and y.dtype == np.float32 and y.flags.c_contiguous:  # reproject_image's own: in place
+            x = cv2.multiply(y, give, dst=y).reshape(y.shape)
+            cv2.add(x, held, dst=x)
+            cv2.copyTo(canvas, exact_plane, x)
         else:
             x = np.multiply(y, give)
             x += held
