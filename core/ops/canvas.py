@@ -49,11 +49,11 @@ def reproject_canvas(model: Reprojector, canvas: np.ndarray, iterations: int,
     x: np.ndarray = canvas.astype(np.float32)
     if keep is not None:  # what does not change between steps, once, in every channel (planes.py: why)
         k = repeat_plane(keep, canvas.shape[2])
-        exact, give, held = k >= 1, 1 - k, canvas * k
+        give, held = 1 - k, canvas * k
+        exact = (np.asarray(keep) >= 1).reshape(canvas.shape[:2])  # one plane: where the canvas is put back
         # float32 throughout: OpenCV's multiply, add and masked copy give numpy's values (IEEE single, the same
         # copies) in about half the passes' time; numpy where a wider dtype decides the arithmetic.
         in_opencv = give.dtype == held.dtype == canvas.dtype == np.float32 and 0 < canvas.shape[2] <= 512
-        exact_plane = (np.asarray(keep) >= 1).reshape(canvas.shape[:2]).view(np.uint8)
     for _ in range(iterations):
         y = reproject_image(model, x)
         if keep is None:
@@ -61,11 +61,11 @@ def reproject_canvas(model: Reprojector, canvas: np.ndarray, iterations: int,
         elif in_opencv and y.dtype == np.float32 and y.flags.c_contiguous:  # reproject_image's own: in place
             x = cv2.multiply(y, give, dst=y).reshape(y.shape)
             cv2.add(x, held, dst=x)
-            cv2.copyTo(canvas, exact_plane, x)
+            cv2.copyTo(canvas, exact.view(np.uint8), x)
         else:
             x = np.multiply(y, give)
             x += held
-            np.copyto(x, canvas, where=exact)
+            np.copyto(x, canvas, where=repeat_plane(exact, canvas.shape[2]))
     return np.ascontiguousarray(x, dtype=np.float32)
 
 

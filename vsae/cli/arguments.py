@@ -49,10 +49,10 @@ def add_inference(p: argparse.ArgumentParser) -> None:
 
 def add_output(p: argparse.ArgumentParser) -> None:
     """How a command writes its frames: depth and EXR compression."""
-    from vsae.core.io.sequence import EXR_COMPRESSIONS
+    from vsae.core.io.sequence import DEFAULT_EXR_COMPRESSION, EXR_COMPRESSIONS
 
     p.add_argument("--depth", choices=("uint8", "uint16", "half", "float"), help="output depth (default: input's)")
-    p.add_argument("--compression", default=os.environ.get("VSAE_EXR_COMPRESSION", "zip"),
+    p.add_argument("--compression", default=os.environ.get("VSAE_EXR_COMPRESSION", DEFAULT_EXR_COMPRESSION),
                    help="EXR outputs' compression: zip (default, or $VSAE_EXR_COMPRESSION, a show's choice), "
                         "zip:1 to zip:9 (level), zips, piz, rle, none (lossless); pxr24 (lossless for half, lossy "
                         f"for float); b44, b44a, dwaa, dwab, dwaa:45 (lossy) [{'|'.join(EXR_COMPRESSIONS)}]")
